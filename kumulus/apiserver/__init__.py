@@ -1,0 +1,1 @@
+"""An embedded, Kubernetes-API-compatible server: SQLite storage, CRDs, watch, validation."""

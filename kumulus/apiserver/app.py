@@ -1,0 +1,549 @@
+"""The HTTP face of the embedded API server: routing, auth, negotiation, discovery, watch streams.
+
+URL layout, query parameters, status codes and bodies follow kube-apiserver, so kubectl, client-go,
+the official Python client and kopf work unchanged. Object semantics live in `core`, persistence in
+`store`; this module only translates between HTTP and those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from . import discovery, errors, openapi
+from .controllers import Controllers
+from .core import ApiCore, decode_body
+from .errors import ApiError
+from .registry import Registry
+from .resources import ResourceInfo
+from .selectors import FieldSelector, LabelSelector, SelectorError, parse_field_selector, parse_label_selector
+from .store import Store, dumps
+from .table import table_for, wants_table
+from .watch import Watcher, WatchHub
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 3 * 1024 * 1024
+JSON = "application/json"
+PUBLIC_PATHS = {"/livez", "/readyz", "/healthz"}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class ServerConfig:
+    tokens: dict[str, str] = field(default_factory=dict)  # bearer token -> user name
+    bookmark_interval: float = 30.0
+    history_size: int = 20000
+
+
+@dataclass
+class Target:
+    """What a resource URL names."""
+
+    info: ResourceInfo
+    namespace: str | None  # None: all namespaces (list/watch) or cluster-scoped
+    name: str = ""
+    subresource: str = ""
+
+
+def _json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    resp = web.Response(
+        body=body if isinstance(body, bytes) else dumps(body), status=status, content_type=JSON
+    )
+    for w in warnings or ():
+        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return resp
+
+
+def _bool(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+class ApiServer:
+    """Store + registry + watch hub + background controllers behind an aiohttp application."""
+
+    def __init__(self, db_path: str, config: ServerConfig) -> None:
+        self.config = config
+        self.store = Store(db_path, history_size=config.history_size)
+        self.registry = Registry()
+        self.hub = WatchHub()
+        self.core = ApiCore(self.store, self.registry, self.hub)
+        self.controllers = Controllers(self.core)
+        self.ready = False
+        self._openapi_cache: dict[str, Any] = {}
+        self._openapi_generation = -1
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._middleware])
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.app.on_startup.append(self._on_startup)
+        self.app.on_shutdown.append(self._on_shutdown)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    async def _on_startup(self, _: web.Application) -> None:
+        self._tasks.append(asyncio.create_task(self.controllers.run()))
+        self.ready = True
+
+    async def _on_shutdown(self, _: web.Application) -> None:
+        self.ready = False
+        self.hub.close_all()
+        for task in self._tasks:
+            task.cancel()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- middleware -----------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if request.path not in PUBLIC_PATHS:
+                self._authenticate(request)
+            return await handler(request)
+        except ApiError as exc:
+            return _json_response(exc.status(), exc.code)
+        except web.HTTPRequestEntityTooLarge:
+            exc2 = errors.too_large()
+            return _json_response(exc2.status(), exc2.code)
+        except web.HTTPException:
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # never let a bug turn into a dropped connection
+            log.exception("internal error serving %s %s", request.method, request.path)
+            err = errors.internal(str(exc))
+            return _json_response(err.status(), err.code)
+
+    def _authenticate(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            for known, user in self.config.tokens.items():
+                if hmac.compare_digest(known.encode(), token.strip().encode()):
+                    return user
+        raise errors.unauthorized()
+
+    # -- routing --------------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in ("/livez", "/healthz", "/readyz"):
+            if path == "/readyz" and not self.ready:
+                return web.Response(status=503, text="not ready")
+            return web.Response(text="ok")
+        segs = [s for s in path.split("/") if s]
+        if request.method == "GET":
+            doc = self._discovery(segs, request)
+            if doc is not None:
+                return doc
+        if len(segs) >= 2 and segs[0] == "api" and segs[1] == "v1":
+            group, version, rest = "", "v1", segs[2:]
+        elif len(segs) >= 3 and segs[0] == "apis":
+            group, version, rest = segs[1], segs[2], segs[3:]
+        else:
+            raise errors.resource_not_found()
+        watch_path = bool(rest) and rest[0] == "watch"
+        if watch_path:
+            rest = rest[1:]
+        target = self._target(group, version, rest)
+        return await self._serve(request, target, watch_path)
+
+    def _target(self, group: str, version: str, rest: list[str]) -> Target:
+        if not rest:
+            raise errors.resource_not_found()
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
+            ns = rest[1]
+            plural, tail = rest[2], rest[3:]
+        else:
+            ns, plural, tail = None, rest[0], rest[1:]
+        info = self.registry.lookup(group, version, plural)
+        if info is None or len(tail) > 2:
+            raise errors.resource_not_found()
+        if info.namespaced is False and ns is not None:
+            raise errors.resource_not_found()
+        name = tail[0] if tail else ""
+        sub = tail[1] if len(tail) > 1 else ""
+        if sub and sub not in info.subresources:
+            raise errors.resource_not_found()
+        if info.namespaced and name and ns is None:
+            raise errors.resource_not_found()
+        return Target(info, ns if info.namespaced else None, name, sub)
+
+    # -- discovery and OpenAPI --------------------------------------------------------------------------
+
+    def _discovery(self, segs: list[str], request: web.Request) -> web.StreamResponse | None:
+        reg = self.registry
+        if segs == ["version"]:
+            return _json_response(discovery.version())
+        if segs == ["api"]:
+            return _json_response(discovery.api_versions(request.host))
+        if segs == ["apis"]:
+            return _json_response(discovery.api_group_list(reg))
+        if segs == ["api", "v1"]:
+            return _json_response(discovery.resource_list(reg, "", "v1"))
+        if len(segs) == 2 and segs[0] == "apis":
+            group = discovery.api_group(reg, segs[1])
+            if group is None:
+                raise errors.resource_not_found()
+            return _json_response(group)
+        if len(segs) == 3 and segs[0] == "apis":
+            if not reg.in_group_version(segs[1], segs[2]):
+                raise errors.resource_not_found()
+            return _json_response(discovery.resource_list(reg, segs[1], segs[2]))
+        if segs and segs[0] == "openapi":
+            return self._openapi(segs[1:], request)
+        return None
+
+    def _openapi_docs(self) -> dict[str, Any]:
+        if self._openapi_generation != self.registry.generation:
+            infos = self.registry.all()
+            v3 = openapi.build_v3(infos)
+            index, hashes = openapi.v3_index(v3)
+            self._openapi_cache = {
+                "v2": None,
+                "v3": {k: dumps(doc) for k, doc in v3.items()},
+                "index": dumps(index),
+                "hashes": hashes,
+                "infos": infos,
+            }
+            self._openapi_generation = self.registry.generation
+        return self._openapi_cache
+
+    def _openapi(self, segs: list[str], request: web.Request) -> web.StreamResponse:
+        cache = self._openapi_docs()
+        if segs == ["v2"]:
+            accept = request.headers.get("Accept", "")
+            if accept and "json" not in accept and "*/*" not in accept:
+                raise errors.not_acceptable("only application/json is served for /openapi/v2")
+            if cache["v2"] is None:
+                cache["v2"] = dumps(openapi.build_v2(cache["infos"]))
+            return _json_response(cache["v2"])
+        if segs == ["v3"]:
+            return _json_response(cache["index"])
+        if len(segs) > 1 and segs[0] == "v3":
+            key = "/".join(segs[1:])
+            body = cache["v3"].get(key)
+            if body is None:
+                raise errors.resource_not_found()
+            resp = _json_response(body)
+            resp.headers["Cache-Control"] = "public, immutable" if request.query.get("hash") else "no-cache"
+            resp.headers["Etag"] = '"' + cache["hashes"][key] + '"'
+            return resp
+        raise errors.resource_not_found()
+
+    # -- resources ----------------------------------------------------------------------------------------
+
+    async def _serve(self, request: web.Request, t: Target, watch_path: bool) -> web.StreamResponse:
+        q = request.query
+        method = request.method
+        info = t.info
+        ns = t.namespace or ""
+        dry_run = "All" in q.getall("dryRun", [])
+        validation = q.get("fieldValidation", "Warn")
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(
+                f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"'
+            )
+        if not t.name:
+            if method == "GET":
+                if watch_path or _bool(q.get("watch")):
+                    return await self._watch(request, t)
+                return self._list(request, t)
+            if method == "POST":
+                if t.namespace is None and info.namespaced:
+                    raise errors.method_not_allowed("create requires a namespace")
+                body = await self._body(request)
+                obj, warnings = self.core.create(info, ns, body, dry_run=dry_run, field_validation=validation)
+                return _json_response(obj, 201, warnings)
+            if method == "DELETE":
+                return await self._delete_collection(request, t, dry_run)
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+        if method == "GET":
+            if watch_path:
+                return await self._watch(request, t)
+            obj = self.core.get(info, ns, t.name)
+            if wants_table(request.headers.get("Accept", "")):
+                return _json_response(
+                    table_for(
+                        info,
+                        [obj],
+                        include_object=q.get("includeObject", "Metadata"),
+                        resource_version=obj["metadata"].get("resourceVersion", ""),
+                    )
+                )
+            return _json_response(obj)
+        if method == "PUT":
+            body = await self._body(request)
+            obj, warnings = self.core.update(
+                info,
+                ns,
+                t.name,
+                body,
+                subresource=t.subresource,
+                dry_run=dry_run,
+                field_validation=validation,
+            )
+            return _json_response(obj, 200, warnings)
+        if method == "PATCH":
+            raw = await self._raw_body(request)
+            obj, warnings, code = self.core.patch(
+                info,
+                ns,
+                t.name,
+                request.headers.get("Content-Type", ""),
+                raw,
+                subresource=t.subresource,
+                dry_run=dry_run,
+                field_validation=validation,
+            )
+            return _json_response(obj, code, warnings)
+        if method == "DELETE":
+            if t.subresource:
+                raise errors.method_not_allowed("delete is not allowed on a subresource")
+            options = await self._delete_options(request)
+            obj, gone = self.core.delete(info, ns, t.name, options, dry_run=dry_run)
+            if gone and info.builtin and info.plural != "namespaces":
+                details = {"name": t.name, "kind": info.plural, "uid": obj["metadata"].get("uid")}
+                if info.group:
+                    details["group"] = info.group
+                return _json_response(
+                    {
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "metadata": {},
+                        "status": "Success",
+                        "details": details,
+                    }
+                )
+            return _json_response(obj)
+        raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+
+    async def _raw_body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise errors.too_large()
+        return await request.read()
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await self._raw_body(request)
+        if not raw.strip():
+            raise errors.bad_request("the object provided is unrecognized or malformed: empty body")
+        return decode_body(raw, request.headers.get("Content-Type", JSON))
+
+    async def _delete_options(self, request: web.Request) -> dict[str, Any]:
+        raw = await self._raw_body(request)
+        options: dict[str, Any] = {}
+        if raw.strip():
+            body = decode_body(raw, request.headers.get("Content-Type", JSON))
+            if not isinstance(body, dict):
+                raise errors.bad_request("DeleteOptions must be an object")
+            options = body
+        q = request.query
+        if "propagationPolicy" in q:
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if "orphanDependents" in q:
+            options["orphanDependents"] = _bool(q["orphanDependents"])
+        return options
+
+    def _selectors(
+        self, request: web.Request, info: ResourceInfo
+    ) -> tuple[LabelSelector | None, FieldSelector | None]:
+        q = request.query
+        try:
+            labels = parse_label_selector(q["labelSelector"]) if q.get("labelSelector") else None
+            allowed = {"metadata.name", "metadata.namespace", *info.selectable_fields}
+            fields = parse_field_selector(q["fieldSelector"], allowed) if q.get("fieldSelector") else None
+        except SelectorError as exc:
+            raise errors.bad_request(str(exc)) from exc
+        if labels is not None and labels.empty:
+            labels = None
+        return labels, fields
+
+    def _list(self, request: web.Request, t: Target) -> web.StreamResponse:
+        info = t.info
+        q = request.query
+        labels, fields = self._selectors(request, info)
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError as exc:
+            raise errors.bad_request(f"limit: invalid value {q.get('limit')!r}") from exc
+        entries, rv, token, remaining = self.core.list_entries(
+            info, t.namespace, labels, fields, max(limit, 0), q.get("continue", "")
+        )
+        if wants_table(request.headers.get("Accept", "")):
+            objs = [self.core.convert(info, e.load()) for e in entries]
+            return _json_response(
+                table_for(
+                    info,
+                    objs,
+                    include_object=q.get("includeObject", "Metadata"),
+                    resource_version=rv,
+                    continue_token=token,
+                    remaining=remaining,
+                )
+            )
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        if token:
+            meta["continue"] = token
+            meta["remainingItemCount"] = remaining
+        head = dumps({"kind": info.list_kind_name, "apiVersion": info.api_version, "metadata": meta})
+        items = b",".join(self.core.raw_for(info, e.raw) for e in entries)
+        return _json_response(head[:-1] + b',"items":[' + items + b"]}")
+
+    async def _delete_collection(self, request: web.Request, t: Target, dry_run: bool) -> web.StreamResponse:
+        info = t.info
+        labels, fields = self._selectors(request, info)
+        options = await self._delete_options(request)
+        entries, _, _, _ = self.core.list_entries(info, t.namespace, labels, fields)
+        items = []
+        for e in entries:
+            obj = e.load()
+            meta = obj["metadata"]
+            try:
+                out, _ = self.core.delete(
+                    info, meta.get("namespace", ""), meta["name"], options, dry_run=dry_run
+                )
+                items.append(out)
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+        return _json_response(
+            {
+                "kind": info.list_kind_name,
+                "apiVersion": info.api_version,
+                "metadata": {"resourceVersion": str(self.store.rv)},
+                "items": items,
+            }
+        )
+
+    # -- watch ----------------------------------------------------------------------------------------------
+
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        info = t.info
+        q = request.query
+        labels, fields = self._selectors(request, info)
+        if t.name:  # /watch/.../NAME is a watch with a name field selector
+            fields = parse_field_selector(
+                "metadata.name=" + t.name + ("," + q["fieldSelector"] if q.get("fieldSelector") else ""),
+                {"metadata.name", "metadata.namespace", *info.selectable_fields},
+            )
+        rv_param = q.get("resourceVersion", "")
+        send_initial = _bool(q.get("sendInitialEvents"))
+        bookmarks = _bool(q.get("allowWatchBookmarks"))
+        start_rv: int | None = None
+        if rv_param not in ("", "0"):
+            try:
+                start_rv = int(rv_param)
+            except ValueError as exc:
+                raise errors.bad_request(f"invalid resource version: {rv_param!r}") from exc
+        try:
+            timeout = float(q.get("timeoutSeconds") or 0)
+        except ValueError as exc:
+            raise errors.bad_request("timeoutSeconds must be a number") from exc
+        if timeout <= 0:
+            timeout = random.uniform(1800, 3600)
+        deadline = time.monotonic() + timeout
+
+        resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+
+        watcher = Watcher(info.storage_key, t.namespace, labels, fields)
+        # Registration and the initial snapshot happen without yielding to the loop, so that every change
+        # is either in the snapshot or in the queue, never in both or neither.
+        self.hub.add(watcher)
+        lines: list[bytes] = []
+        synced_rv = self.store.rv
+        try:
+            if start_rv is None or send_initial:
+                for (ns, name), entry in self.store.items(info.storage_key, t.namespace):
+                    if watcher.matches_object(entry.raw, entry.labels, ns, name):
+                        lines.append(
+                            b'{"type":"ADDED","object":' + self.core.raw_for(info, entry.raw) + b"}\n"
+                        )
+                if send_initial:
+                    lines.append(self._bookmark(info, synced_rv, initial_end=True))
+            else:
+                if start_rv < self.store.compacted_rv:
+                    err = errors.gone(f"too old resource version: {start_rv} ({self.store.compacted_rv + 1})")
+                    lines.append(dumps({"type": "ERROR", "object": err.status()}) + b"\n")
+                    await resp.write(b"".join(lines))
+                    return resp
+                for ev in self.store.events_since(start_rv):
+                    if ev.skey != info.storage_key:
+                        continue
+                    seen = watcher.translate(ev)
+                    if seen is not None:
+                        lines.append(
+                            b'{"type":"'
+                            + seen[0].encode()
+                            + b'","object":'
+                            + self.core.raw_for(info, seen[1])
+                            + b"}\n"
+                        )
+            if lines:
+                await resp.write(b"".join(lines))
+            interval = self.config.bookmark_interval
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(watcher.queue.get(), min(remaining, interval))
+                except TimeoutError:
+                    if bookmarks and time.monotonic() < deadline:
+                        await resp.write(self._bookmark(info, self.store.rv))
+                    continue
+                if item is None:
+                    break
+                batch = [item]
+                ended = False
+                while not watcher.queue.empty():
+                    nxt = watcher.queue.get_nowait()
+                    if nxt is None:
+                        ended = True
+                        break
+                    batch.append(nxt)
+                out = []
+                for typ, raw, rv in batch:
+                    if rv <= synced_rv:
+                        continue
+                    out.append(
+                        b'{"type":"' + typ.encode() + b'","object":' + self.core.raw_for(info, raw) + b"}\n"
+                    )
+                if out:
+                    await resp.write(b"".join(out))
+                if ended:
+                    break
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.remove(watcher)
+        return resp
+
+    def _bookmark(self, info: ResourceInfo, rv: int, initial_end: bool = False) -> bytes:
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return (
+            dumps(
+                {
+                    "type": "BOOKMARK",
+                    "object": {"kind": info.kind, "apiVersion": info.api_version, "metadata": meta},
+                }
+            )
+            + b"\n"
+        )
+
+
+def make_app(db_path: str, config: ServerConfig) -> tuple[web.Application, ApiServer]:
+    server = ApiServer(db_path, config)
+    return server.app, server

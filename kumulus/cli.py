@@ -1,0 +1,43 @@
+"""The `kumulus` command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kumulus", description="Kumulus, a Kubernetes-native IaaS.")
+    parser.add_argument("--version", action="version", version=f"kumulus {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_up = sub.add_parser("up", help="run the whole cloud on this machine")
+    from .up import DEFAULT_STATE_DIR, PROJECT_CRDS
+
+    p_up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where objects, tokens, certificates and the kubeconfig live (default: %(default)s)",
+    )
+    p_up.add_argument("--port", type=int, default=6443, help="API server port (default: %(default)s)")
+    p_up.add_argument("--address", default="127.0.0.1", help="API server address (default: %(default)s)")
+    p_up.add_argument(
+        "--crds-dir", type=Path, default=PROJECT_CRDS, help="CRDs to install (default: %(default)s)"
+    )
+
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        from .up import UpOptions, up
+
+        return up(
+            UpOptions(state_dir=args.state_dir, port=args.port, address=args.address, crds_dir=args.crds_dir)
+        )
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

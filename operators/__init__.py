@@ -1,0 +1,1 @@
+"""kopf operators that wire the pure controllers to the Kubernetes API."""
