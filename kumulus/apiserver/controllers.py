@@ -52,6 +52,8 @@ class Controllers:
             key = (ev.skey, ev.namespace, ev.name)
             if ev.type == DELETED:
                 self.deleting.discard(key)
+                # A namespace or CRD waiting for its contents to go may now be able to finish.
+                wake = wake or bool(self.deleting)
                 meta = json.loads(ev.raw).get("metadata") or {}
                 uid = str(meta.get("uid", ""))
                 if uid in self.core.store.dependents:
@@ -59,8 +61,6 @@ class Controllers:
                     wake = True
             elif b'"deletionTimestamp"' in ev.raw:
                 self.deleting.add(key)
-                wake = True
-            if ev.namespace and self.deleting and (NAMESPACE_SKEY, "", ev.namespace) in self.deleting:
                 wake = True
         if wake:
             self.wake.set()
@@ -167,12 +167,11 @@ class Controllers:
             self._progress_crd(key, obj)
 
     def _progress_namespace(self, ns: str, obj: dict[str, Any]) -> None:
-        contents = list(self.core.store.namespaces_in_use(ns))
-        for key in contents:
+        for key in list(self.core.store.namespaces_in_use(ns)):
             entry = self.core.store.get(*key)
             if entry is not None and b'"deletionTimestamp"' not in entry.raw:
                 self._delete(key)
-        if contents:
+        if next(self.core.store.namespaces_in_use(ns), None) is not None:
             return
         spec_fins = list((obj.get("spec") or {}).get("finalizers") or [])
         info = self.core.registry.storage_info(NAMESPACE_SKEY)
@@ -185,11 +184,10 @@ class Controllers:
     def _progress_crd(self, key: ObjectKey, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
         skey = f"{spec.get('group')}/{(spec.get('names') or {}).get('plural')}"
-        remaining = list(self.core.store.items(skey))
-        for (ns, name), entry in remaining:
+        for (ns, name), entry in list(self.core.store.items(skey)):
             if b'"deletionTimestamp"' not in entry.raw:
                 self._delete((skey, ns, name))
-        if remaining:
+        if self.core.store.count(skey):
             return
         info = self.core.registry.storage_info(CRD_SKEY)
         if info is not None:

@@ -181,7 +181,7 @@ class Requirement:
             GREATER_THAN: ">",
             LESS_THAN: "<",
         }[self.operator]
-        values = ",".join(self.values)
+        values = ",".join(sorted(self.values))
         if self.operator in (IN, NOT_IN):
             values = f"({values})"
         return text + sep + values

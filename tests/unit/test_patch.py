@@ -60,7 +60,10 @@ def test_json_merge_patch_does_not_mutate_or_share() -> None:
 
 # --- JSON patch (RFC 6902) ------------------------------------------------------------------------------
 
-DOC: dict[str, Any] = {"metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"list": [1, 2], "flag": True, "n": 1}}
+DOC: dict[str, Any] = {
+    "metadata": {"name": "a", "labels": {"x": "1"}},
+    "spec": {"list": [1, 2], "flag": True, "n": 1},
+}
 
 
 def test_json_patch_operations() -> None:

@@ -213,7 +213,7 @@ def test_label_selector_from_dict() -> None:
             ],
         }
     )
-    assert str(selector) == "app=web,env notin (dev),!legacy,team,tier in (fe,be)"
+    assert str(selector) == "app=web,env notin (dev),!legacy,team,tier in (be,fe)"
     assert selector.matches({"app": "web", "tier": "fe", "team": "a"})
     assert selector.matches({"app": "web", "tier": "be", "team": "a", "env": "prod"})
     assert not selector.matches({"app": "web", "tier": "fe", "team": "a", "env": "dev"})
