@@ -464,9 +464,11 @@ def _timestamp(raw: bytes, micro: bool) -> str | None:
     seconds = 0
     nanos = 0
     for num, wire, val in _fields(raw):
-        if num == 1 and wire == VARINT:
+        if num in (1, 2) and wire != VARINT:
+            raise ValueError(f"timestamp field {num} has wire type {wire}, expected 0")
+        if num == 1:
             seconds = _signed(_as_int(val), 64)
-        elif num == 2 and wire == VARINT:
+        elif num == 2:
             nanos = _signed(_as_int(val), 32)
     if not micro:
         nanos = 0  # metav1.Time.Unmarshal keeps whole seconds only
@@ -485,7 +487,9 @@ def _timestamp(raw: bytes, micro: bool) -> str | None:
 def _fields_v1(raw: bytes) -> Any:
     data = b""
     for num, wire, val in _fields(raw):
-        if num == 1 and wire == LEN:
+        if num == 1:
+            if wire != LEN:
+                raise ValueError(f"fieldsV1 field 1 has wire type {wire}, expected 2")
             data = _as_bytes(val)
     if not data:
         return None

@@ -64,8 +64,8 @@ def test_get_table_yaml_jsonpath(cluster: Cluster, namespace: str) -> None:
     assert doc["spec"]["color"] == "blue" and doc["metadata"]["uid"]
     size = cluster.kubectl("get", "widget", "w2", "-n", namespace, "-o", "jsonpath={.spec.size}").stdout
     assert size == "7"
-    cats = cluster.kubectl("get", "kumulus-test", "-n", namespace).stdout
-    assert "widget.test.kumulus.dev/w2" in cats
+    cats = cluster.kubectl("get", "kumulus-test", "-n", namespace, "-o", "name").stdout
+    assert cats.split() == ["widget.test.kumulus.dev/w2"]
 
 
 def test_field_selector_on_selectable_field(cluster: Cluster, namespace: str) -> None:
