@@ -114,6 +114,9 @@ class ApiServer:
         except web.HTTPRequestEntityTooLarge:
             exc2 = errors.too_large()
             return _json_response(exc2.status(), exc2.code)
+        except RecursionError:
+            err = errors.bad_request("the object provided is unrecognized or malformed: nesting is too deep")
+            return _json_response(err.status(), err.code)
         except web.HTTPException:
             raise
         except (ConnectionResetError, asyncio.CancelledError):

@@ -784,10 +784,10 @@ class ApiCore:
         old = self.convert(info, entry.load())
         if not isinstance(target, dict):
             raise errors.bad_request("the patched object must be a JSON object")
-        rv = (target.get("metadata") or {}).get("resourceVersion")
+        target = self._check_kind(info, target)
+        rv = target["metadata"].get("resourceVersion")
         if rv not in (None, "") and str(rv) != str(entry.rv):
             raise errors.conflict(info.group_resource, name, info.group, info.plural)
-        target = self._check_kind(info, target)
         if target["metadata"].get("name") != name:
             raise errors.bad_request("the name of the object cannot be changed by a patch")
         obj, warnings = self._update_from(info, ns, name, old, target, subresource, dry_run, field_validation)
