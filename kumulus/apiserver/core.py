@@ -247,6 +247,11 @@ def decode_body(body: bytes, content_type: str) -> Any:
         raise errors.bad_request(f"the object provided is unrecognized or malformed: {exc}") from exc
 
 
+def _has_generation(info: ResourceInfo) -> bool:
+    """kube-apiserver tracks generation for custom resources and a few built-ins only."""
+    return not info.builtin or info.group in ("apiextensions.k8s.io", "admissionregistration.k8s.io")
+
+
 def _spec_part(obj: dict[str, Any], status_separate: bool) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != "metadata" and not (status_separate and k == "status")}
 
@@ -530,7 +535,12 @@ class ApiCore:
             meta.pop(k, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
-        meta["generation"] = 1
+        if _has_generation(info):
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        if info.plural == "secrets" and not info.group and not obj.get("type"):
+            obj["type"] = "Opaque"
         if "status" in info.subresources and info.storage_key != CRD_SKEY:
             obj.pop("status", None)
         if info.storage_key == NAMESPACE_SKEY:
@@ -719,7 +729,7 @@ class ApiCore:
             self._crd_status(obj, old)
             if not meta.get("deletionTimestamp") and CRD_FINALIZER not in (meta.get("finalizers") or []):
                 meta.setdefault("finalizers", []).append(CRD_FINALIZER)
-        if _spec_part(obj, status_separate) != _spec_part(old, status_separate):
+        if _has_generation(info) and _spec_part(obj, status_separate) != _spec_part(old, status_separate):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         obj = self._storage_form(info, obj)
         old_cmp = dict(old, apiVersion=obj["apiVersion"], metadata=_strip_volatile(old_meta))
@@ -868,7 +878,8 @@ class ApiCore:
             if not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"] = now_rfc3339()
                 meta["deletionGracePeriodSeconds"] = 0
-                meta["generation"] = int(meta.get("generation") or 0) + 1
+                if meta.get("generation"):
+                    meta["generation"] = int(meta["generation"]) + 1
                 changed = True
             if changed or info.storage_key in (NAMESPACE_SKEY, CRD_SKEY):
                 meta["finalizers"] = finalizers
