@@ -28,8 +28,12 @@ pytestmark = pytest.mark.integration
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
-_REQUEST = re.compile(r"round_trippers\.go:\d+\] (POST|PUT|PATCH|DELETE) (\S+)")
-_CONTENT_TYPE = re.compile(r"round_trippers\.go:\d+\]\s+Content-Type: (\S+)")
+# kubectl <= 1.32 logs "round_trippers.go:N] POST URL" then "    Content-Type: X" lines; kubectl >= 1.33 logs
+# '"Request" verb="POST" url="URL" headers=<' followed by tab-indented "Content-Type: X" lines.
+_REQUEST = re.compile(
+    r'round_trippers\.go:\d+\] (?:(POST|PUT|PATCH|DELETE) (\S+)|"Request" verb="(POST|PUT|PATCH|DELETE)" url="([^"]+)")'
+)
+_CONTENT_TYPE = re.compile(r"^(?:.*round_trippers\.go:\d+\])?\s+Content-Type: (\S+)")
 
 
 def create(cluster: Cluster, *args: str) -> str:
@@ -38,7 +42,7 @@ def create(cluster: Cluster, *args: str) -> str:
     writes: list[tuple[str, str, str]] = []
     for line in res.stderr.splitlines():
         if m := _REQUEST.search(line):
-            writes.append((m.group(1), m.group(2), ""))
+            writes.append((m.group(1) or m.group(3), m.group(2) or m.group(4), ""))
         elif (m := _CONTENT_TYPE.search(line)) and writes and not writes[-1][2]:
             method, url, _ = writes[-1]
             writes[-1] = (method, url, m.group(1))
