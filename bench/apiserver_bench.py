@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -196,6 +197,19 @@ class CpuMeter:
         server = (self.server.cpu_seconds() - self.server0) / wall * 100
         client = (time.process_time() - self.client0) / wall * 100
         return f"server CPU {server:.0f}% of a core, load generator {client:.0f}%"
+
+
+@contextlib.contextmanager
+def quiet_client_gc() -> Iterator[None]:
+    """No garbage-collector pauses in this process while it times requests (they are not the server's)."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 # -- the client -------------------------------------------------------------------------------------------
@@ -605,7 +619,8 @@ async def run(opts: Options, server: Server) -> list[Row]:
         padding = max(0, opts.object_size - len(json.dumps(probe, separators=(",", ":"))))
         print(f"phase 1: create {opts.objects} Widgets (~{opts.object_size} B) with {opts.clients} clients")
         bodies = [json.dumps(widget(f"w-{i:05d}", i, padding)).encode() for i in range(opts.objects)]
-        wres = await create_phase(api, server, "Widgets", path, bodies, opts.clients, 75)
+        with quiet_client_gc():
+            wres = await create_phase(api, server, "Widgets", path, bodies, opts.clients, 75)
         del bodies
         await asyncio.sleep(1.0)
         rss = server.rss_bytes()
@@ -627,18 +642,20 @@ async def run(opts: Options, server: Server) -> list[Row]:
         print(f"phase 2: create {opts.creates} ConfigMaps with {opts.clients} clients")
         cm_padding = max(0, opts.object_size - 400)
         bodies = [json.dumps(configmap(f"cm-{i:05d}", i, cm_padding)).encode() for i in range(opts.creates)]
-        cres = await create_phase(
-            api, server, "ConfigMaps", CONFIGMAPS_PATH.format(ns="bench-cm"), bodies, opts.clients, 25
-        )
+        with quiet_client_gc():
+            cres = await create_phase(
+                api, server, "ConfigMaps", CONFIGMAPS_PATH.format(ns="bench-cm"), bodies, opts.clients, 25
+            )
         rows.append(verdict_rate(f"ConfigMap creates/s ({opts.clients} clients)", cres))
 
         print(
             f"phase 3: {opts.rate:.0f} writes/s (create/update/patch/delete) for {opts.duration:.0f} s "
             f"with {opts.watchers} watchers"
         )
-        mix = await mix_phase(
-            mix_api, watch_api, server, "bench-mix", opts.rate, opts.duration, opts.watchers, padding
-        )
+        with quiet_client_gc():
+            mix = await mix_phase(
+                mix_api, watch_api, server, "bench-mix", opts.rate, opts.duration, opts.watchers, padding
+            )
         lat = mix.all_latencies
         achieved = mix.ok / mix.elapsed if mix.elapsed else 0.0
         rows.append(
@@ -762,6 +779,13 @@ def parse_args(argv: list[str] | None) -> Options:
     )
 
 
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     state = Path(tempfile.mkdtemp(prefix="kumulus-bench-"))
@@ -779,7 +803,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(state, ignore_errors=True)
     print_table(rows, opts)
-    print(f"total run time {time.perf_counter() - started:.0f} s")
+    print(
+        f"total run time {time.perf_counter() - started:.0f} s; load generator peak RSS {peak_rss_mib():.0f} MiB"
+    )
     return 0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,8 @@ import yaml
 
 from . import builtin_schemas, errors, protobuf, schema
 from .errors import ApiError, FieldError
+from .metadata import quote as _q
+from .metadata import validate_metadata
 from .patch import PatchError, apply_patch, json_merge_patch
 from .registry import CRD_SKEY, NAMESPACE_SKEY, Registry, validate_crd
 from .resources import ResourceInfo
@@ -35,198 +36,12 @@ NAMESPACE_FINALIZER = "kubernetes"
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-_PATH_SEGMENT_NAMES = {"roles", "clusterroles", "rolebindings", "clusterrolebindings"}
 _SMP_MERGE_KEYS = {"metadata.ownerReferences": "uid", "secrets": "name"}
 
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _q(value: Any) -> str:
-    return (
-        json.dumps(value) if not isinstance(value, (dict, list)) else json.dumps(schema.json_type_name(value))
-    )
-
-
-def _qualified_name_errors(field: str, key: Any) -> list[FieldError]:
-    if not isinstance(key, str) or not key:
-        return [
-            FieldError("FieldValueInvalid", field, f"Invalid value: {_q(key)}: name part must be non-empty")
-        ]
-    prefix, _, name = key.rpartition("/")
-    errs = []
-    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
-        errs.append(
-            FieldError(
-                "FieldValueInvalid",
-                field,
-                f"Invalid value: {_q(key)}: prefix part a lowercase "
-                "RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
-            )
-        )
-    if len(name) > 63 or not _QUALIFIED_NAME.match(name):
-        errs.append(
-            FieldError(
-                "FieldValueInvalid",
-                field,
-                f"Invalid value: {_q(key)}: name part must consist of "
-                "alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
-                "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
-            )
-        )
-    return errs
-
-
-def _name_errors(info: ResourceInfo, name: Any) -> list[FieldError]:
-    field = "metadata.name"
-    if not isinstance(name, str) or not name:
-        return [FieldError("FieldValueRequired", field, "Required value: name or generateName is required")]
-    if info.plural in _PATH_SEGMENT_NAMES and info.group == "rbac.authorization.k8s.io":
-        if name in (".", "..") or "/" in name or "%" in name:
-            return [
-                FieldError(
-                    "FieldValueInvalid", field, f"Invalid value: {_q(name)}: may not contain '/' or '%'"
-                )
-            ]
-        return []
-    if info.plural == "namespaces" and not info.group:
-        if len(name) > 63 or not _DNS_LABEL.match(name):
-            return [
-                FieldError(
-                    "FieldValueInvalid",
-                    field,
-                    f"Invalid value: {_q(name)}: a lowercase RFC 1123 label "
-                    "must consist of lower case alphanumeric characters or '-', and must start and end "
-                    "with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-                    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-                )
-            ]
-        return []
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        return [
-            FieldError(
-                "FieldValueInvalid",
-                field,
-                f"Invalid value: {_q(name)}: a lowercase RFC 1123 subdomain "
-                "must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
-                "with an alphanumeric character (e.g. 'example.com', regex used for validation is "
-                "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-            )
-        ]
-    return []
-
-
-def validate_metadata(info: ResourceInfo, meta: dict[str, Any]) -> list[FieldError]:
-    errs: list[FieldError] = []
-    labels = meta.get("labels")
-    if labels is not None:
-        if not isinstance(labels, dict):
-            errs.append(
-                FieldError("FieldValueTypeInvalid", "metadata.labels", "Invalid value: must be an object")
-            )
-        else:
-            for k, v in labels.items():
-                errs += _qualified_name_errors("metadata.labels", k)
-                if not isinstance(v, str) or len(v) > 63 or not _LABEL_VALUE.match(v):
-                    errs.append(
-                        FieldError(
-                            "FieldValueInvalid",
-                            "metadata.labels",
-                            f"Invalid value: {_q(v)}: a valid "
-                            "label must be an empty string or consist of alphanumeric characters, "
-                            "'-', '_' or '.', and must start and end with an alphanumeric character "
-                            "(e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation"
-                            " is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
-                        )
-                    )
-    annotations = meta.get("annotations")
-    if annotations is not None:
-        if not isinstance(annotations, dict):
-            errs.append(
-                FieldError(
-                    "FieldValueTypeInvalid", "metadata.annotations", "Invalid value: must be an object"
-                )
-            )
-        else:
-            size = 0
-            for k, v in annotations.items():
-                errs += _qualified_name_errors("metadata.annotations", k)
-                if not isinstance(v, str):
-                    errs.append(
-                        FieldError(
-                            "FieldValueTypeInvalid",
-                            f"metadata.annotations.{k}",
-                            "Invalid value: must be a string",
-                        )
-                    )
-                else:
-                    size += len(k) + len(v)
-            if size > 262144:
-                errs.append(
-                    FieldError(
-                        "FieldValueTooLong",
-                        "metadata.annotations",
-                        "Too long: must have at most 262144 bytes",
-                    )
-                )
-    finalizers = meta.get("finalizers")
-    if finalizers is not None:
-        if not isinstance(finalizers, list):
-            errs.append(
-                FieldError("FieldValueTypeInvalid", "metadata.finalizers", "Invalid value: must be a list")
-            )
-        else:
-            for i, f in enumerate(finalizers):
-                if not isinstance(f, str) or not f:
-                    errs.append(
-                        FieldError(
-                            "FieldValueInvalid",
-                            f"metadata.finalizers[{i}]",
-                            f"Invalid value: {_q(f)}: must be a non-empty string",
-                        )
-                    )
-    refs = meta.get("ownerReferences")
-    if refs is not None:
-        if not isinstance(refs, list):
-            errs.append(
-                FieldError(
-                    "FieldValueTypeInvalid", "metadata.ownerReferences", "Invalid value: must be a list"
-                )
-            )
-        else:
-            controllers = 0
-            for i, ref in enumerate(refs):
-                path = f"metadata.ownerReferences[{i}]"
-                if not isinstance(ref, dict):
-                    errs.append(FieldError("FieldValueTypeInvalid", path, "Invalid value: must be an object"))
-                    continue
-                for k in ("apiVersion", "kind", "name", "uid"):
-                    if not ref.get(k) or not isinstance(ref.get(k), str):
-                        errs.append(
-                            FieldError(
-                                "FieldValueRequired" if not ref.get(k) else "FieldValueInvalid",
-                                f"{path}.{k}",
-                                f"Invalid value: {_q(ref.get(k))}: {k} must not be empty",
-                            )
-                        )
-                if ref.get("controller") is True:
-                    controllers += 1
-            if controllers > 1:
-                errs.append(
-                    FieldError(
-                        "FieldValueInvalid",
-                        "metadata.ownerReferences",
-                        'Invalid value: "array": Only one reference can have Controller set to true',
-                    )
-                )
-    return errs
 
 
 def decode_body(body: bytes, content_type: str) -> Any:
@@ -422,8 +237,7 @@ class ApiCore:
                 if field_validation != "Ignore":
                     warnings += [f'unknown field "{u}"' for u in unknown]
             schema.apply_defaults(obj, info.schema)
-        errs = _name_errors(info, (obj.get("metadata") or {}).get("name"))
-        errs += validate_metadata(info, obj.get("metadata") or {})
+        errs = validate_metadata(info, obj.get("metadata") or {})
         if info.schema is not None:
             errs += schema.validate(obj, info.schema, old)
         elif info.builtin:

@@ -14,6 +14,9 @@ from typing import Any
 from . import schema as schema_mod
 from .errors import FieldError
 from .jsonpath import JSONPathError, compile_path
+from .metadata import DNS_LABEL as _DNS_LABEL
+from .metadata import DNS_SUBDOMAIN as _DNS_SUBDOMAIN
+from .metadata import quote as _q
 from .resources import PrinterColumn, ResourceInfo
 
 READ_UPDATE = ("get", "patch", "update")
@@ -182,10 +185,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
 CRD_SKEY = "apiextensions.k8s.io/customresourcedefinitions"
 NAMESPACE_SKEY = "/namespaces"
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-_VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:
@@ -389,18 +389,6 @@ def validate_crd(crd: dict[str, Any], old: dict[str, Any] | None = None) -> list
                 )
             )
     return errs
-
-
-def _q(value: Any) -> str:
-    import json
-
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        return '"object"'
-    if isinstance(value, list):
-        return '"array"'
-    return json.dumps(value)
 
 
 class Registry:
