@@ -166,7 +166,8 @@ async def serve(opts: UpOptions) -> int:
     gc.freeze()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(crt), str(key))
-    runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
+    # Open watches are ended on shutdown; a client that stopped reading gets a few seconds, not a minute.
+    runner = web.AppRunner(server.app, handle_signals=False, access_log=None, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, opts.address, opts.port, ssl_context=ctx, backlog=1024)
     await site.start()
@@ -187,7 +188,8 @@ async def serve(opts: UpOptions) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("kumulus: stopping", flush=True)
-    children_mod.stop(procs)
+    # Children may still call the API while they stop, so the loop keeps serving meanwhile.
+    await loop.run_in_executor(None, children_mod.stop, procs)
     await runner.cleanup()
     server.close()
     print("kumulus: stopped", flush=True)

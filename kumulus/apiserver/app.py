@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import random
 import time
@@ -22,6 +23,7 @@ from . import discovery, errors, openapi
 from .controllers import Controllers
 from .core import ApiCore, decode_body
 from .errors import ApiError
+from .patch import PatchError, apply_patch
 from .registry import Registry
 from .resources import ResourceInfo
 from .selectors import FieldSelector, LabelSelector, SelectorError, parse_field_selector, parse_label_selector
@@ -61,6 +63,15 @@ def _json_response(body: Any, status: int = 200, warnings: list[str] | None = No
     for w in warnings or ():
         resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
     return resp
+
+
+def _verb(method: str, named: bool, watch: bool) -> str:
+    """The Kubernetes verb of a request on a resource."""
+    if method == "GET":
+        return "watch" if watch else ("get" if named else "list")
+    if method == "DELETE":
+        return "delete" if named else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "")
 
 
 def _bool(value: str | None) -> bool:
@@ -256,6 +267,11 @@ class ApiServer:
             raise errors.bad_request(
                 f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"'
             )
+        verb = _verb(method, bool(t.name), watch_path or _bool(q.get("watch")))
+        if verb and verb not in info.verbs and not t.subresource:
+            raise errors.method_not_allowed(
+                f"the server does not allow this method on the requested resource ({verb} {info.group_resource})"
+            )
         if not t.name:
             if method == "GET":
                 if watch_path or _bool(q.get("watch")):
@@ -270,6 +286,8 @@ class ApiServer:
             if method == "DELETE":
                 return await self._delete_collection(request, t, dry_run)
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+        if t.subresource == "scale":
+            return await self._scale(request, t, dry_run)
         if method == "GET":
             if watch_path:
                 return await self._watch(request, t)
@@ -330,6 +348,23 @@ class ApiServer:
             return _json_response(obj)
         raise errors.method_not_allowed("the server does not allow this method on the requested resource")
 
+    async def _scale(self, request: web.Request, t: Target, dry_run: bool) -> web.StreamResponse:
+        ns = t.namespace or ""
+        if request.method == "GET":
+            return _json_response(self.core.get_scale(t.info, ns, t.name))
+        if request.method == "PUT":
+            body = await self._body(request)
+        elif request.method == "PATCH":
+            media = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+            current = self.core.get_scale(t.info, ns, t.name)
+            try:
+                body = apply_patch(media, current, await self._raw_body(request))
+            except PatchError as exc:
+                raise errors.bad_request(str(exc)) from exc
+        else:
+            raise errors.method_not_allowed("the server does not allow this method on the scale subresource")
+        return _json_response(self.core.update_scale(t.info, ns, t.name, body, dry_run=dry_run))
+
     async def _raw_body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise errors.too_large()
@@ -378,8 +413,14 @@ class ApiServer:
             limit = int(q.get("limit") or 0)
         except ValueError as exc:
             raise errors.bad_request(f"limit: invalid value {q.get('limit')!r}") from exc
+        exact_rv = None
+        if q.get("resourceVersionMatch") == "Exact":
+            try:
+                exact_rv = int(q.get("resourceVersion", ""))
+            except ValueError as exc:
+                raise errors.bad_request("resourceVersionMatch=Exact needs a resourceVersion") from exc
         entries, rv, token, remaining = self.core.list_entries(
-            info, t.namespace, labels, fields, max(limit, 0), q.get("continue", "")
+            info, t.namespace, labels, fields, max(limit, 0), q.get("continue", ""), exact_rv
         )
         if wants_table(request.headers.get("Accept", "")):
             objs = [self.core.convert(info, e.load()) for e in entries]
@@ -451,9 +492,10 @@ class ApiServer:
             timeout = float(q.get("timeoutSeconds") or 0)
         except ValueError as exc:
             raise errors.bad_request("timeoutSeconds must be a number") from exc
-        if timeout <= 0:
+        if not timeout > 0 or timeout == float("inf"):  # also rejects nan
             timeout = random.uniform(1800, 3600)
         deadline = time.monotonic() + timeout
+        render = self._event_renderer(request, info)
 
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         resp.enable_chunked_encoding()
@@ -469,68 +511,87 @@ class ApiServer:
             if start_rv is None or send_initial:
                 for (ns, name), entry in self.store.items(info.storage_key, t.namespace):
                     if watcher.matches_object(entry.raw, entry.labels, ns, name):
-                        lines.append(
-                            b'{"type":"ADDED","object":' + self.core.raw_for(info, entry.raw) + b"}\n"
-                        )
+                        lines.append(render("ADDED", entry.raw))
                 if send_initial:
                     lines.append(self._bookmark(info, synced_rv, initial_end=True))
-            else:
+            elif start_rv < self.store.compacted_rv or start_rv > self.store.rv:
                 if start_rv < self.store.compacted_rv:
                     err = errors.gone(f"too old resource version: {start_rv} ({self.store.compacted_rv + 1})")
-                    lines.append(dumps({"type": "ERROR", "object": err.status()}) + b"\n")
-                    await resp.write(b"".join(lines))
-                    return resp
+                else:  # a version this server never issued: the client must relist
+                    err = errors.ApiError(
+                        504, "Timeout", f"Too large resource version: {start_rv}, current: {self.store.rv}"
+                    )
+                await resp.write(dumps({"type": "ERROR", "object": err.status()}) + b"\n")
+                return resp
+            else:
                 for ev in self.store.events_since(start_rv):
-                    if ev.skey != info.storage_key:
-                        continue
-                    seen = watcher.translate(ev)
-                    if seen is not None:
-                        lines.append(
-                            b'{"type":"'
-                            + seen[0].encode()
-                            + b'","object":'
-                            + self.core.raw_for(info, seen[1])
-                            + b"}\n"
-                        )
+                    if ev.skey == info.storage_key and (seen := watcher.translate(ev)) is not None:
+                        lines.append(render(seen[0], seen[1]))
             if lines:
                 await resp.write(b"".join(lines))
-            interval = self.config.bookmark_interval
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(watcher.queue.get(), min(remaining, interval))
-                except TimeoutError:
-                    if bookmarks and time.monotonic() < deadline:
-                        await resp.write(self._bookmark(info, self.store.rv))
-                    continue
-                if item is None:
-                    break
-                batch = [item]
-                ended = False
-                while not watcher.queue.empty():
-                    nxt = watcher.queue.get_nowait()
-                    if nxt is None:
-                        ended = True
-                        break
-                    batch.append(nxt)
-                out = []
-                for typ, raw, rv in batch:
-                    if rv <= synced_rv:
-                        continue
-                    out.append(
-                        b'{"type":"' + typ.encode() + b'","object":' + self.core.raw_for(info, raw) + b"}\n"
-                    )
-                if out:
-                    await resp.write(b"".join(out))
-                if ended:
-                    break
-        except (ConnectionResetError, asyncio.CancelledError):
+            await self._stream(resp, watcher, render, synced_rv, deadline, bookmarks, info)
+        except ConnectionResetError:
             pass
         finally:
             self.hub.remove(watcher)
         return resp
+
+    async def _stream(
+        self,
+        resp: web.StreamResponse,
+        watcher: Watcher,
+        render: Callable[[str, bytes], bytes],
+        synced_rv: int,
+        deadline: float,
+        bookmarks: bool,
+        info: ResourceInfo,
+    ) -> None:
+        interval = self.config.bookmark_interval
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                item = await asyncio.wait_for(watcher.queue.get(), min(remaining, interval))
+            except TimeoutError:
+                # Only when drained: a bookmark promises every change up to its version was sent.
+                if bookmarks and watcher.queue.empty() and time.monotonic() < deadline:
+                    await resp.write(self._bookmark(info, self.store.rv))
+                continue
+            if item is None:
+                return
+            batch = [item]
+            ended = False
+            while not watcher.queue.empty():
+                nxt = watcher.queue.get_nowait()
+                if nxt is None:
+                    ended = True
+                    break
+                batch.append(nxt)
+            out = [render(typ, raw) for typ, raw, rv in batch if rv > synced_rv]
+            if out:
+                await resp.write(b"".join(out))
+            if ended:
+                return
+
+    def _event_renderer(self, request: web.Request, info: ResourceInfo) -> Callable[[str, bytes], bytes]:
+        """How one watch event is written: the object, or a one-row Table when kubectl asks for tables."""
+        if wants_table(request.headers.get("Accept", "")):
+            include = request.query.get("includeObject", "Metadata")
+
+            def table_event(typ: str, raw: bytes) -> bytes:
+                obj = self.core.convert(info, json.loads(raw))
+                table = table_for(
+                    info,
+                    [obj],
+                    include_object=include,
+                    resource_version=obj["metadata"].get("resourceVersion", ""),
+                )
+                return dumps({"type": typ, "object": table}) + b"\n"
+
+            return table_event
+
+        def object_event(typ: str, raw: bytes) -> bytes:
+            return b'{"type":"' + typ.encode() + b'","object":' + self.core.raw_for(info, raw) + b"}\n"
+
+        return object_event
 
     def _bookmark(self, info: ResourceInfo, rv: int, initial_end: bool = False) -> bytes:
         meta: dict[str, Any] = {"resourceVersion": str(rv)}

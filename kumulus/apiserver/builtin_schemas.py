@@ -91,3 +91,57 @@ SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
 
 def schema_for(group: str, plural: str) -> dict[str, Any] | None:
     return SCHEMAS.get((group, plural))
+
+
+_STR = {"type": "string"}
+_STR_LIST = {"type": "array", "items": _STR}
+_CRD_NAMES = _obj(
+    plural=_STR, singular=_STR, kind=_STR, listKind=_STR, shortNames=_STR_LIST, categories=_STR_LIST
+)
+_CRD_VERSION = {
+    **_obj(
+        name=_STR,
+        served={"type": "boolean"},
+        storage={"type": "boolean"},
+        deprecated={"type": "boolean"},
+        deprecationWarning=_STR,
+        schema=_obj(openAPIV3Schema={"type": "object", _KEEP: True}),
+        subresources=_obj(
+            status={"type": "object", _KEEP: True},
+            scale=_obj(specReplicasPath=_STR, statusReplicasPath=_STR, labelSelectorPath=_STR),
+        ),
+        additionalPrinterColumns={
+            "type": "array",
+            "items": {
+                **_obj(
+                    name=_STR,
+                    type=_STR,
+                    format=_STR,
+                    description=_STR,
+                    priority={"type": "integer"},
+                    jsonPath=_STR,
+                ),
+                "required": ["name", "type", "jsonPath"],
+            },
+        },
+        selectableFields={"type": "array", "items": {**_obj(jsonPath=_STR), "required": ["jsonPath"]}},
+    ),
+    "required": ["name", "served", "storage"],
+}
+SCHEMAS[("apiextensions.k8s.io", "customresourcedefinitions")] = {
+    **_obj(
+        spec={
+            **_obj(
+                group=_STR,
+                scope=_STR,
+                names={**_CRD_NAMES, "required": ["plural", "kind"]},
+                versions={"type": "array", "items": _CRD_VERSION},
+                conversion=_obj(strategy=_STR),
+                preserveUnknownFields={"type": "boolean"},
+            ),
+            "required": ["group", "names", "scope", "versions"],
+        },
+        status=_obj(storedVersions=_STR_LIST, acceptedNames=_CRD_NAMES),
+    ),
+    "required": ["spec"],
+}

@@ -1,18 +1,21 @@
 """The control loops kube-controller-manager runs for the objects the API server stores.
 
-- Garbage collection through ownerReferences: dependents of a deleted owner are deleted (background),
-  dependents are deleted before their owner (foreground, `foregroundDeletion` finalizer), or released
-  (orphan, `orphan` finalizer).
+- Garbage collection through ownerReferences: dependents of a deleted owner are deleted (background);
+  an owner in foreground deletion (`foregroundDeletion` finalizer) waits for its dependents whose
+  reference has blockOwnerDeletion; an owner deleted with the orphan policy (`orphan` finalizer)
+  releases its dependents first. A namespaced owner is looked up in the dependent's namespace only.
 - Namespace deletion: a Terminating namespace loses its contents, then its `kubernetes` finalizer.
 - CRD deletion: the instances go first, then the `customresourcecleanup` finalizer.
 
 Level-based: the work is derived from what is stored (objects being deleted, owners that no longer
-exist), woken by commits and re-run periodically, so it resumes after a restart.
+exist), woken by commits and re-run periodically, so it resumes after a restart or a failed step.
+Each object is handled on its own: one that cannot progress does not hold up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from typing import Any
@@ -20,9 +23,12 @@ from typing import Any
 from .core import CRD_FINALIZER, FOREGROUND, NAMESPACE_FINALIZER, ORPHAN, ApiCore
 from .errors import ApiError
 from .registry import CRD_SKEY, NAMESPACE_SKEY
-from .store import DELETED, Event, ObjectKey
+from .store import ADDED, DELETED, Event, ObjectKey
 
 log = logging.getLogger(__name__)
+
+# Deleting thousands of objects in one pass would hold the event loop; yield this often.
+_OPS_PER_YIELD = 100
 
 
 class Controllers:
@@ -34,34 +40,53 @@ class Controllers:
         self.wake = asyncio.Event()
         self.deleting: set[ObjectKey] = set()
         self.gone_owners: set[str] = set()
+        self._ops = 0
         core.on_commit.append(self._on_commit)
         self._scan_all()
 
     def _scan_all(self) -> None:
-        """At start: find everything being deleted, and dependents of owners that no longer exist."""
-        store = self.core.store
-        for skey, table in store.objects.items():
+        """At start: find everything being deleted, and dependents whose owners do not exist."""
+        for skey, table in self.core.store.objects.items():
             for (ns, name), entry in table.items():
-                if b'"deletionTimestamp"' in entry.raw:
+                if entry.deleting:
                     self.deleting.add((skey, ns, name))
-        self.gone_owners.update(uid for uid in store.dependents if uid not in store.by_uid)
+        self._find_absent_owners()
+
+    def _find_absent_owners(self) -> None:
+        store = self.core.store
+        for uid, deps in store.dependents.items():
+            if any(not self._owner_present(uid, dep) for dep in deps):
+                self.gone_owners.add(uid)
+
+    def _owner_present(self, uid: str, dependent: ObjectKey) -> bool:
+        """An owner counts if it exists and is cluster-scoped or in the dependent's namespace."""
+        key = self.core.store.by_uid.get(uid)
+        return key is not None and key[1] in ("", dependent[1])
 
     def _on_commit(self, events: list[Event]) -> None:
         wake = False
+        store = self.core.store
         for ev in events:
             key = (ev.skey, ev.namespace, ev.name)
             if ev.type == DELETED:
                 self.deleting.discard(key)
-                # A namespace or CRD waiting for its contents to go may now be able to finish.
-                wake = wake or bool(self.deleting)
-                meta = json.loads(ev.raw).get("metadata") or {}
-                uid = str(meta.get("uid", ""))
-                if uid in self.core.store.dependents:
+                uid = str((json.loads(ev.raw).get("metadata") or {}).get("uid", ""))
+                if uid in store.dependents:
                     self.gone_owners.add(uid)
-                    wake = True
-            elif b'"deletionTimestamp"' in ev.raw:
+                # A namespace or CRD waiting for its contents to go may now be able to finish.
+                wake = wake or bool(self.deleting) or uid in self.gone_owners
+                continue
+            entry = store.get(*key)
+            if entry is None:
+                continue
+            if entry.deleting:
                 self.deleting.add(key)
                 wake = True
+            if ev.type == ADDED or entry.owners:
+                absent = {uid for uid in entry.owners if not self._owner_present(uid, key)}
+                if absent:
+                    self.gone_owners |= absent
+                    wake = True
         if wake:
             self.wake.set()
 
@@ -70,29 +95,38 @@ class Controllers:
             try:
                 await asyncio.wait_for(self.wake.wait(), self.resync_seconds)
             except TimeoutError:
-                store = self.core.store
-                self.gone_owners.update(uid for uid in store.dependents if uid not in store.by_uid)
+                self._find_absent_owners()
             self.wake.clear()
-            try:
-                self.reconcile()
-            except Exception:  # a bug here must not stop the loop; it retries on the next pass
-                log.exception("background controllers failed; retrying")
+            await self.reconcile()
             await asyncio.sleep(0.01)
 
     # -- one pass ------------------------------------------------------------------------------------------
 
-    def reconcile(self) -> None:
+    async def reconcile(self) -> None:
         for uid in list(self.gone_owners):
             self.gone_owners.discard(uid)
-            self._collect_dependents_of_gone(uid)
+            await self._guarded(self._collect_dependents_of_gone(uid), uid)
         for key in list(self.deleting):
-            self._progress_deletion(key)
+            await self._guarded(self._progress_deletion(key), key)
+
+    @staticmethod
+    async def _guarded(step: Any, what: object) -> None:
+        try:
+            await step
+        except Exception:  # one object's failure must not stop the others; the resync retries it
+            log.exception("garbage collection of %s failed; will retry", what)
+
+    async def _tick(self) -> None:
+        self._ops += 1
+        if self._ops % _OPS_PER_YIELD == 0:
+            await asyncio.sleep(0)
 
     def _load(self, key: ObjectKey) -> dict[str, Any] | None:
         entry = self.core.store.get(*key)
         return entry.load() if entry is not None else None
 
-    def _delete(self, key: ObjectKey, policy: str = "Background") -> None:
+    async def _delete(self, key: ObjectKey, policy: str = "Background") -> None:
+        await self._tick()
         info = self.core.registry.storage_info(key[0])
         if info is None:
             return
@@ -102,41 +136,45 @@ class Controllers:
             if exc.code != 404:
                 log.warning("deleting %s: %s", key, exc.message)
 
-    def _set_owner_refs(self, key: ObjectKey, drop_uid: set[str]) -> None:
-        obj = self._load(key)
+    async def _drop_owner_refs(self, key: ObjectKey, drop: set[str]) -> bool:
+        """Remove references to the given owners; False when the update was refused."""
+        await self._tick()
+        old = self._load(key)
         info = self.core.registry.storage_info(key[0])
-        if obj is None or info is None:
-            return
+        if old is None or info is None:
+            return True
+        obj = copy.deepcopy(old)
         refs = obj["metadata"].get("ownerReferences") or []
-        kept = [r for r in refs if r.get("uid") not in drop_uid]
+        kept = [r for r in refs if r.get("uid") not in drop]
         if len(kept) == len(refs):
-            return
+            return True
         if kept:
             obj["metadata"]["ownerReferences"] = kept
         else:
             obj["metadata"].pop("ownerReferences", None)
-        old = self._load(key)
-        assert old is not None
         try:
-            self.core._update_from(info, key[1], key[2], old, obj, "", False, "Ignore")
+            self.core.update_internal(info, key[1], key[2], old, obj)
         except ApiError as exc:
             log.warning("releasing %s: %s", key, exc.message)
+            return False
+        return True
 
-    def _collect_dependents_of_gone(self, uid: str) -> None:
-        store = self.core.store
-        for dep in list(store.dependents.get(uid, ())):
+    async def _collect_dependents_of_gone(self, uid: str) -> None:
+        for dep in list(self.core.store.dependents.get(uid, ())):
             obj = self._load(dep)
             if obj is None:
                 continue
-            refs = obj["metadata"].get("ownerReferences") or []
-            dangling = {r.get("uid") for r in refs if r.get("uid") not in store.by_uid}
-            if len(dangling) == len({r.get("uid") for r in refs}):
+            owners = {str(r.get("uid")) for r in obj["metadata"].get("ownerReferences") or []}
+            absent = {u for u in owners if not self._owner_present(u, dep)}
+            if not absent:
+                continue
+            if absent == owners:
                 if not obj["metadata"].get("deletionTimestamp"):
-                    self._delete(dep)
-            else:
-                self._set_owner_refs(dep, {str(u) for u in dangling})
+                    await self._delete(dep)
+            elif not await self._drop_owner_refs(dep, absent):
+                self.gone_owners.add(uid)  # retried on the next pass
 
-    def _progress_deletion(self, key: ObjectKey) -> None:
+    async def _progress_deletion(self, key: ObjectKey) -> None:
         obj = self._load(key)
         if obj is None or not obj["metadata"].get("deletionTimestamp"):
             self.deleting.discard(key)
@@ -147,47 +185,65 @@ class Controllers:
         info = self.core.registry.storage_info(key[0])
         if info is None:
             return
+        store = self.core.store
         if ORPHAN in finalizers:
-            for dep in list(self.core.store.dependents.get(uid, ())):
-                self._set_owner_refs(dep, {uid})
-            self.core.remove_finalizer(info, key[1], key[2], ORPHAN)
+            for dep in list(store.dependents.get(uid, ())):
+                await self._drop_owner_refs(dep, {uid})
+            if not store.dependents.get(uid):  # keep the finalizer until every dependent is released
+                self.core.remove_finalizer(info, key[1], key[2], ORPHAN)
             return
         if FOREGROUND in finalizers:
-            deps = list(self.core.store.dependents.get(uid, ()))
-            for dep in deps:
+            blocking = []
+            for dep in list(store.dependents.get(uid, ())):
                 dep_obj = self._load(dep)
-                if dep_obj is not None and not dep_obj["metadata"].get("deletionTimestamp"):
-                    self._delete(dep, "Foreground")
-            if not self.core.store.dependents.get(uid):
+                if dep_obj is None:
+                    continue
+                dep_meta = dep_obj["metadata"]
+                if not dep_meta.get("deletionTimestamp"):
+                    await self._delete(dep, "Foreground")
+                    dep_obj = self._load(dep)
+                    if dep_obj is None:
+                        continue
+                    dep_meta = dep_obj["metadata"]
+                blocks = any(
+                    r.get("uid") == uid and r.get("blockOwnerDeletion") is True
+                    for r in dep_meta.get("ownerReferences") or []
+                )
+                # A dependent waiting for its own dependents does not block: that breaks ownership cycles.
+                if blocks and FOREGROUND not in (dep_meta.get("finalizers") or []):
+                    blocking.append(dep)
+            if not blocking:
                 self.core.remove_finalizer(info, key[1], key[2], FOREGROUND)
             return
         if key[0] == NAMESPACE_SKEY:
-            self._progress_namespace(key[2], obj)
+            await self._progress_namespace(key[2], obj)
         elif key[0] == CRD_SKEY and CRD_FINALIZER in finalizers:
-            self._progress_crd(key, obj)
+            await self._progress_crd(key, obj)
 
-    def _progress_namespace(self, ns: str, obj: dict[str, Any]) -> None:
-        for key in list(self.core.store.namespaces_in_use(ns)):
-            entry = self.core.store.get(*key)
-            if entry is not None and b'"deletionTimestamp"' not in entry.raw:
-                self._delete(key)
-        if next(self.core.store.namespaces_in_use(ns), None) is not None:
+    async def _progress_namespace(self, ns: str, obj: dict[str, Any]) -> None:
+        store = self.core.store
+        for key in list(store.namespaces_in_use(ns)):
+            entry = store.get(*key)
+            if entry is not None and not entry.deleting:
+                await self._delete(key)
+        if next(store.namespaces_in_use(ns), None) is not None:
             return
         spec_fins = list((obj.get("spec") or {}).get("finalizers") or [])
         info = self.core.registry.storage_info(NAMESPACE_SKEY)
         if NAMESPACE_FINALIZER in spec_fins and info is not None:
             spec_fins.remove(NAMESPACE_FINALIZER)
-            new = json.loads(json.dumps(obj))
+            new = copy.deepcopy(obj)
             new["spec"] = {"finalizers": spec_fins} if spec_fins else {}
-            self.core._update_from(info, "", ns, obj, new, "finalize", False, "Ignore")
+            self.core.update_internal(info, "", ns, obj, new, "finalize")
 
-    def _progress_crd(self, key: ObjectKey, crd: dict[str, Any]) -> None:
+    async def _progress_crd(self, key: ObjectKey, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
         skey = f"{spec.get('group')}/{(spec.get('names') or {}).get('plural')}"
-        for (ns, name), entry in list(self.core.store.items(skey)):
-            if b'"deletionTimestamp"' not in entry.raw:
-                self._delete((skey, ns, name))
-        if self.core.store.count(skey):
+        store = self.core.store
+        for (ns, name), entry in list(store.items(skey)):
+            if not entry.deleting:
+                await self._delete((skey, ns, name))
+        if store.count(skey):
             return
         info = self.core.registry.storage_info(CRD_SKEY)
         if info is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -28,10 +29,13 @@ from .patch import PatchError, apply_patch, json_merge_patch
 from .registry import CRD_SKEY, NAMESPACE_SKEY, Registry, validate_crd
 from .resources import ResourceInfo
 from .selectors import FieldSelector, LabelSelector, field_value
-from .store import ADDED, DELETED, MODIFIED, Change, Entry, Event, Store
+from .store import ADDED, DELETED, MODIFIED, Change, Entry, Event, Store, entry_of
 from .watch import WatchHub
 
+log = logging.getLogger(__name__)
+
 CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public")
 NAMESPACE_FINALIZER = "kubernetes"
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
@@ -62,6 +66,49 @@ def decode_body(body: bytes, content_type: str) -> Any:
         raise errors.bad_request(f"the object provided is unrecognized or malformed: {exc}") from exc
 
 
+_DELETE_OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "preconditions": dict,
+    "propagationPolicy": str,
+    "orphanDependents": bool,
+    "gracePeriodSeconds": int,
+    "dryRun": list,
+    "apiVersion": str,
+    "kind": str,
+}
+
+
+def _check_delete_options(options: dict[str, Any]) -> None:
+    for key, kind in _DELETE_OPTION_TYPES.items():
+        value = options.get(key)
+        if value is not None and (
+            not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool)
+        ):
+            raise errors.bad_request(f"DeleteOptions: {key} has the wrong type")
+    pre = options.get("preconditions") or {}
+    for key in ("uid", "resourceVersion"):
+        if pre.get(key) is not None and not isinstance(pre[key], str):
+            raise errors.bad_request(f"DeleteOptions: preconditions.{key} must be a string")
+
+
+def _path_get(obj: Any, path: str) -> Any:
+    """The value at a simple JSON path such as .spec.replicas, or None."""
+    for part in [p for p in path.split(".") if p]:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _path_set(obj: dict[str, Any], path: str, value: Any) -> None:
+    parts = [p for p in path.split(".") if p]
+    for part in parts[:-1]:
+        nxt = obj.get(part)
+        if not isinstance(nxt, dict):
+            nxt = obj[part] = {}
+        obj = nxt
+    obj[parts[-1]] = value
+
+
 def _has_generation(info: ResourceInfo) -> bool:
     """kube-apiserver tracks generation for custom resources and a few built-ins only."""
     return not info.builtin or info.group in ("apiextensions.k8s.io", "admissionregistration.k8s.io")
@@ -86,30 +133,33 @@ class ApiCore:
         self.on_commit: list[Callable[[list[Event]], None]] = []
         for _, entry in store.items(CRD_SKEY):
             crd = entry.load()
-            registry.set_crd(crd["metadata"]["name"], crd)
+            try:
+                registry.set_crd(crd["metadata"]["name"], crd)
+            except (KeyError, TypeError, ValueError) as exc:  # stored by an older, laxer version
+                log.error("not serving CRD %s: %s", crd.get("metadata", {}).get("name"), exc)
 
     # -- plumbing --------------------------------------------------------------------------------------
 
     def commit(self, changes: list[Change]) -> list[Event]:
         events = self.store.commit(changes)
+        unserved: list[str] = []
         for ev in events:
             if ev.skey == CRD_SKEY:
-                self.registry.set_crd(ev.name, None if ev.type == DELETED else json.loads(ev.raw))
+                crd = json.loads(ev.raw)
+                self.registry.set_crd(ev.name, None if ev.type == DELETED else crd)
                 if ev.type == DELETED:
-                    self._drop_crd_objects(ev)
+                    spec = crd.get("spec") or {}
+                    unserved.append(f"{spec.get('group')}/{(spec.get('names') or {}).get('plural')}")
         self.hub.publish(events)
         for hook in self.on_commit:
             hook(events)
+        for skey in unserved:
+            # The resource is gone: end its watches, and drop instances a forced removal left behind.
+            self.hub.close_key(skey)
+            leftovers = [Change(skey, DELETED, e.load()) for _, e in self.store.items(skey)]
+            if leftovers:
+                self.commit(leftovers)
         return events
-
-    def _drop_crd_objects(self, ev: Event) -> None:
-        """A CRD removed without its cleanup finalizer leaves no unreachable objects behind."""
-        crd = json.loads(ev.raw)
-        spec = crd.get("spec") or {}
-        skey = f"{spec.get('group')}/{(spec.get('names') or {}).get('plural')}"
-        changes = [Change(skey, DELETED, e.load()) for _, e in self.store.items(skey)]
-        if changes:
-            self.hub.publish(self.store.commit(changes))
 
     def convert(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
         """Present a stored object in the requested version (CRD conversion strategy None)."""
@@ -118,7 +168,7 @@ class ApiCore:
         return obj
 
     def raw_for(self, info: ResourceInfo, raw: bytes) -> bytes:
-        if info.builtin or info.storage_version:
+        if info.builtin or b'"apiVersion":"' + info.api_version.encode() + b'"' in raw:
             return raw
         return json.dumps(self.convert(info, json.loads(raw)), separators=(",", ":")).encode()
 
@@ -156,22 +206,36 @@ class ApiCore:
         fields: FieldSelector | None,
         limit: int = 0,
         cont: str = "",
+        exact_rv: int | None = None,
     ) -> tuple[list[Entry], str, str, int | None]:
-        """Matching entries in key order, plus (resourceVersion, continue token, remaining count)."""
-        rv = str(self.store.rv)
+        """Matching entries in key order, plus (resourceVersion, continue token, remaining count).
+
+        A continue token, like `exact_rv`, lists the state as it was at its resourceVersion, rebuilt from
+        the watch history; once that history is compacted the answer is 410 Gone, as from kube-apiserver.
+        """
         start: tuple[str, str] | None = None
         if cont:
             try:
                 token = json.loads(base64.urlsafe_b64decode(cont.encode() + b"=="))
-                rv = str(token["rv"])
+                exact_rv = int(token["rv"])
                 start = (str(token["start"][0]), str(token["start"][1]))
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise errors.bad_request(f"continue key is not valid: {exc}") from exc
+        rv = self.store.rv if exact_rv is None else exact_rv
+        if exact_rv is not None and not self.store.compacted_rv <= exact_rv <= self.store.rv:
+            if cont:
+                raise errors.gone(
+                    "The provided continue parameter is too old to display a consistent list result. You can "
+                    "start a new list without the continue parameter, or use the continue token in this response "
+                    "to retrieve the remainder of the results."
+                )
+            raise errors.gone(f"too old resource version: {exact_rv} ({self.store.compacted_rv + 1})")
+        items = self._items_at(info.storage_key, ns, rv)
         getter = self.field_getter(info) if fields is not None else None
         out: list[Entry] = []
         next_key: tuple[str, str] | None = None
         remaining = 0
-        for key, entry in self.store.items(info.storage_key, ns):
+        for key, entry in items:
             if start is not None and key <= start:
                 continue
             if labels is not None and not labels.matches(entry.labels):
@@ -190,11 +254,28 @@ class ApiCore:
         token = ""
         if limit and remaining and next_key is not None:
             token = (
-                base64.urlsafe_b64encode(json.dumps({"rv": int(rv), "start": list(next_key)}).encode())
+                base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": list(next_key)}).encode())
                 .decode()
                 .rstrip("=")
             )
-        return out, rv, token, (remaining if token else None)
+        return out, str(rv), token, (remaining if token else None)
+
+    def _items_at(self, skey: str, ns: str | None, rv: int) -> list[tuple[tuple[str, str], Entry]]:
+        """Objects of a storage key as they were at resourceVersion rv, in key order."""
+        current = list(self.store.items(skey, ns))
+        if rv >= self.store.rv:
+            return current
+        state: dict[tuple[str, str], Entry] = dict(current)
+        for ev in reversed(list(self.store.events_since(rv))):
+            if ev.skey != skey or (ns is not None and ev.namespace != ns):
+                continue
+            key = (ev.namespace, ev.name)
+            if ev.type == ADDED:
+                state.pop(key, None)
+            elif ev.prev_raw is not None:
+                obj = json.loads(ev.prev_raw)
+                state[key] = entry_of(obj, int(obj["metadata"].get("resourceVersion") or 0), ev.prev_raw)
+        return sorted(state.items(), key=lambda item: item[0])
 
     # -- shared write pipeline ----------------------------------------------------------------------------
 
@@ -242,7 +323,7 @@ class ApiCore:
             errs += schema.validate(obj, info.schema, old)
         elif info.builtin:
             errs += self._validate_builtin(info, obj, old)
-        if info.storage_key == CRD_SKEY:
+        if info.storage_key == CRD_SKEY and not errs:
             errs += validate_crd(obj, old)
         if errs:
             raise errors.invalid(info.qualified_kind, info.kind, info.group, name, errs)
@@ -331,10 +412,16 @@ class ApiCore:
         else:
             meta.pop("namespace", None)
         self._check_namespace_for_create(info, ns)
+        if info.crd_name:
+            crd = self.store.get(CRD_SKEY, "", info.crd_name)
+            if crd is not None and crd.deleting:
+                raise errors.method_not_allowed(
+                    "create not allowed while custom resource definition is terminating"
+                )
         generate = meta.get("generateName")
         if not meta.get("name") and isinstance(generate, str) and generate:
             for _ in range(8):
-                candidate = generate + "".join(secrets.choice(_GENERATE_CHARS) for _ in range(5))
+                candidate = generate[:58] + "".join(secrets.choice(_GENERATE_CHARS) for _ in range(5))
                 if self.store.get(info.storage_key, ns if info.namespaced else "", candidate) is None:
                     meta["name"] = candidate
                     break
@@ -377,6 +464,11 @@ class ApiCore:
 
     def _check_crd_names_free(self, crd: dict[str, Any]) -> None:
         spec = crd["spec"]
+        skey = f"{spec['group']}/{spec['names']['plural']}"
+        if any(i.builtin and i.storage_key == skey for i in self.registry.all()):
+            raise errors.ApiError(
+                409, "AlreadyExists", f"resource {spec['names']['plural']}.{spec['group']} is built in"
+            )
         for version in spec.get("versions") or ():
             existing = self.registry.lookup(spec["group"], version.get("name", ""), spec["names"]["plural"])
             if existing is not None and existing.crd_name != crd["metadata"]["name"]:
@@ -386,12 +478,36 @@ class ApiCore:
                     f"resource {spec['names']['plural']}.{spec['group']} is already served",
                 )
 
-    def _crd_status(self, crd: dict[str, Any], old: dict[str, Any] | None) -> None:
-        """CRDs are accepted and established at once: the resource is served on commit."""
+    def _crd_status(
+        self, crd: dict[str, Any], old: dict[str, Any] | None, keep_stored_versions: bool = False
+    ) -> None:
+        """CRDs are accepted and established at once: the resource is served on commit.
+
+        storedVersions only grows, except through the status subresource (storage migration), where the
+        written list is kept as long as it still names the storage version.
+        """
         spec = crd["spec"]
         ts = now_rfc3339()
         old_status = (old or {}).get("status") or {}
         stored = list(old_status.get("storedVersions") or [])
+        if keep_stored_versions:
+            stored = list((crd.get("status") or {}).get("storedVersions") or [])
+            storage = [v.get("name") for v in spec.get("versions") or () if v.get("storage")]
+            if storage and storage[0] not in stored:
+                name = crd["metadata"].get("name", "")
+                raise errors.invalid(
+                    "CustomResourceDefinition.apiextensions.k8s.io",
+                    "CustomResourceDefinition",
+                    "apiextensions.k8s.io",
+                    name,
+                    [
+                        FieldError(
+                            "FieldValueInvalid",
+                            "status.storedVersions",
+                            f"Invalid value: {_q(stored)}: must have the storage version {storage[0]}",
+                        )
+                    ],
+                )
         for v in spec.get("versions") or ():
             if v.get("storage") and v.get("name") not in stored:
                 stored.append(v["name"])
@@ -448,7 +564,7 @@ class ApiCore:
         old = self.convert(info, old_entry.load())
         rv = meta.get("resourceVersion")
         if require_rv is None:
-            require_rv = not info.builtin
+            require_rv = not info.builtin or info.storage_key == CRD_SKEY
         if rv in (None, ""):
             if require_rv:
                 raise errors.invalid(
@@ -466,7 +582,19 @@ class ApiCore:
                 )
         elif str(rv) != str(old_entry.rv):
             raise errors.conflict(info.group_resource, name, info.group, info.plural)
+        self._check_uid(meta, old)
         return self._update_from(info, ns, name, old, obj, subresource, dry_run, field_validation)
+
+    @staticmethod
+    def _check_uid(meta: dict[str, Any], old: dict[str, Any]) -> None:
+        """A uid in the body is a precondition, as in kube-apiserver."""
+        uid = meta.get("uid")
+        if uid not in (None, "") and uid != old["metadata"].get("uid"):
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old['metadata'].get('uid')}",
+            )
 
     def _update_from(
         self,
@@ -540,7 +668,7 @@ class ApiCore:
                 )
         warnings = self._enforce_schema(info, obj, old, field_validation)
         if info.storage_key == CRD_SKEY:
-            self._crd_status(obj, old)
+            self._crd_status(obj, old, keep_stored_versions=subresource == "status")
             if not meta.get("deletionTimestamp") and CRD_FINALIZER not in (meta.get("finalizers") or []):
                 meta.setdefault("finalizers", []).append(CRD_FINALIZER)
         if _has_generation(info) and _spec_part(obj, status_separate) != _spec_part(old, status_separate):
@@ -553,8 +681,14 @@ class ApiCore:
         gone = bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
         if info.storage_key == NAMESPACE_SKEY and (obj.get("spec") or {}).get("finalizers"):
             gone = False
-        if not dry_run:
-            self.commit([Change(info.storage_key, DELETED if gone else MODIFIED, obj)])
+        if gone:
+            # As etcd reports it: the DELETED event carries the object as it was last stored.
+            final = self._storage_form(info, copy.deepcopy(old))
+            if not dry_run:
+                self.commit([Change(info.storage_key, DELETED, final)])
+            obj["metadata"]["resourceVersion"] = final["metadata"].get("resourceVersion", "")
+        elif not dry_run:
+            self.commit([Change(info.storage_key, MODIFIED, obj)])
         return self.convert(info, copy.deepcopy(obj)), warnings
 
     # -- patch ----------------------------------------------------------------------------------------------
@@ -612,6 +746,7 @@ class ApiCore:
         rv = target["metadata"].get("resourceVersion")
         if rv not in (None, "") and str(rv) != str(entry.rv):
             raise errors.conflict(info.group_resource, name, info.group, info.plural)
+        self._check_uid(target["metadata"], old)
         if target["metadata"].get("name") != name:
             raise errors.bad_request("the name of the object cannot be changed by a patch")
         obj, warnings = self._update_from(info, ns, name, old, target, subresource, dry_run, field_validation)
@@ -630,7 +765,21 @@ class ApiCore:
     ) -> tuple[dict[str, Any], bool]:
         """Delete or mark for deletion; returns (object, gone now)."""
         options = options or {}
+        _check_delete_options(options)
         entry = self.entry(info, ns, name)
+        if info.storage_key == NAMESPACE_SKEY and entry.deleting:
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on namespaces "{name}": The system is ensuring all content is '
+                "removed from this namespace.  Upon completion, this namespace will automatically be purged "
+                "by the system.",
+                {"name": name, "kind": "namespaces"},
+            )
+        if info.storage_key == NAMESPACE_SKEY and name in SYSTEM_NAMESPACES:
+            raise errors.forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted', name, "", "namespaces"
+            )
         obj = self.convert(info, entry.load())
         meta = obj["metadata"]
         pre = options.get("preconditions") or {}
@@ -705,6 +854,79 @@ class ApiCore:
         if not dry_run:
             self.commit([Change(info.storage_key, DELETED, self._storage_form(info, obj))])
         return self.convert(info, obj), True
+
+    # -- scale subresource ---------------------------------------------------------------------------------
+
+    def get_scale(self, info: ResourceInfo, ns: str, name: str) -> dict[str, Any]:
+        """The autoscaling/v1 Scale of a custom resource with a scale subresource."""
+        obj = self.get(info, ns, name)
+        paths = info.extra.get("scale") or {}
+        meta = obj["metadata"]
+        scale: dict[str, Any] = {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
+            "spec": {},
+            "status": {"replicas": 0},
+        }
+        replicas = _path_get(obj, paths.get("specReplicasPath", ""))
+        if isinstance(replicas, int):
+            scale["spec"]["replicas"] = replicas
+        current = _path_get(obj, paths.get("statusReplicasPath", ""))
+        if isinstance(current, int):
+            scale["status"]["replicas"] = current
+        selector = _path_get(obj, paths.get("labelSelectorPath", ""))
+        if isinstance(selector, str):
+            scale["status"]["selector"] = selector
+        return scale
+
+    def update_scale(
+        self, info: ResourceInfo, ns: str, name: str, scale: Any, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        if not isinstance(scale, dict):
+            raise errors.bad_request(
+                "the object provided is unrecognized or malformed: expected a Scale object"
+            )
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.invalid(
+                "Scale.autoscaling",
+                "Scale",
+                "autoscaling",
+                name,
+                [
+                    FieldError(
+                        "FieldValueInvalid",
+                        "spec.replicas",
+                        f"Invalid value: {_q(replicas)}: must be greater than or equal to 0",
+                    )
+                ],
+            )
+        entry = self.entry(info, ns, name)
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if rv not in (None, "") and str(rv) != str(entry.rv):
+            raise errors.conflict(info.group_resource, name, info.group, info.plural)
+        old = self.convert(info, entry.load())
+        obj = copy.deepcopy(old)
+        _path_set(obj, (info.extra.get("scale") or {}).get("specReplicasPath", ".spec.replicas"), replicas)
+        self._update_from(info, ns, name, old, obj, "", dry_run, "Ignore")
+        return self.get_scale(info, ns, name) if not dry_run else scale
+
+    def update_internal(
+        self,
+        info: ResourceInfo,
+        ns: str,
+        name: str,
+        old: dict[str, Any],
+        obj: dict[str, Any],
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        """An update made by the server's own controllers (no preconditions from a client)."""
+        return self._update_from(info, ns, name, old, obj, subresource, False, "Ignore")[0]
 
     def remove_finalizer(self, info: ResourceInfo, ns: str, name: str, finalizer: str) -> None:
         entry = self.store.get(info.storage_key, ns, name)

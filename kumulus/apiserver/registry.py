@@ -70,6 +70,7 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         short_names=("ns",),
         subresources=frozenset({"status", "finalize"}),
         selectable_fields=("status.phase",),
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
         description="Namespace provides a scope for Names.",
     ),
     _core(
@@ -279,6 +280,20 @@ def validate_crd(crd: dict[str, Any], old: dict[str, Any] | None = None) -> list
             "spec.names.plural",
             plural,
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+        )
+    annotations = (crd.get("metadata") or {}).get("annotations") or {}
+    if (
+        isinstance(group, str)
+        and (group in ("k8s.io", "kubernetes.io") or group.endswith((".k8s.io", ".kubernetes.io")))
+        and "api-approved.kubernetes.io" not in annotations
+    ):
+        errs.append(
+            FieldError(
+                "FieldValueRequired",
+                "metadata.annotations[api-approved.kubernetes.io]",
+                'Required value: protected groups must have approval annotation "api-approved.kubernetes.io", '
+                "see https://github.com/kubernetes/enhancements/pull/1111",
+            )
         )
     if plural and group and name != f"{plural}.{group}":
         bad("metadata.name", name, 'must be spec.names.plural+"."+spec.group')

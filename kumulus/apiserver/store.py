@@ -37,6 +37,7 @@ class Entry:
     uid: str
     labels: dict[str, str]
     owners: tuple[str, ...]
+    deleting: bool = False  # metadata.deletionTimestamp is set
 
     def load(self) -> dict[str, Any]:
         obj: dict[str, Any] = json.loads(self.raw)
@@ -54,7 +55,7 @@ class Event:
     name: str
     raw: bytes
     labels: dict[str, str]
-    prev_raw: bytes | None  # the object before a MODIFIED change, for selector transitions
+    prev_raw: bytes | None  # the object before a MODIFIED or DELETED change, for selector transitions
     prev_labels: dict[str, str] | None
 
 
@@ -67,10 +68,11 @@ class Change:
     obj: dict[str, Any]
 
 
-def _entry_of(obj: dict[str, Any], rv: int, raw: bytes) -> Entry:
+def entry_of(obj: dict[str, Any], rv: int, raw: bytes) -> Entry:
     meta = obj.get("metadata") or {}
     owners = tuple(str(ref.get("uid", "")) for ref in meta.get("ownerReferences") or ())
-    return Entry(rv, raw, str(meta.get("uid", "")), dict(meta.get("labels") or {}), owners)
+    labels = dict(meta.get("labels") or {})
+    return Entry(rv, raw, str(meta.get("uid", "")), labels, owners, bool(meta.get("deletionTimestamp")))
 
 
 class Store:
@@ -110,7 +112,7 @@ class Store:
         self.rv = int(row[0]) if row else 0
         for skey, ns, name, rv, data in self.db.execute("SELECT skey, ns, name, rv, data FROM objects"):
             raw = bytes(data)
-            self._index(skey, ns, name, _entry_of(json.loads(raw), rv, raw))
+            self._index(skey, ns, name, entry_of(json.loads(raw), rv, raw))
         rows = self.db.execute(
             "SELECT rv, skey, type, ns, name, data, prev FROM events ORDER BY rv DESC LIMIT ?",
             (self.history_size,),
@@ -205,7 +207,7 @@ class Store:
                 rows_del.append((change.skey, ns, name))
             else:
                 rows_put.append((change.skey, ns, name, rv, raw))
-            prev_raw = prev.raw if (prev is not None and change.type == MODIFIED) else None
+            prev_raw = prev.raw if (prev is not None and change.type != ADDED) else None
             rows_ev.append((rv, change.skey, change.type, ns, name, raw, prev_raw))
         self._commits += 1
         trim_below = None
@@ -234,7 +236,7 @@ class Store:
             meta = change.obj["metadata"]
             ns = str(meta.get("namespace") or "")
             name = str(meta["name"])
-            entry = _entry_of(change.obj, crv, raw)
+            entry = entry_of(change.obj, crv, raw)
             self._unindex(change.skey, ns, name)
             if change.type != DELETED:
                 self._index(change.skey, ns, name, entry)
@@ -246,8 +248,8 @@ class Store:
                 name,
                 raw,
                 entry.labels,
-                prev.raw if (prev is not None and change.type == MODIFIED) else None,
-                prev.labels if (prev is not None and change.type == MODIFIED) else None,
+                prev.raw if (prev is not None and change.type != ADDED) else None,
+                prev.labels if (prev is not None and change.type != ADDED) else None,
             )
             self.history.append(ev)
             events.append(ev)

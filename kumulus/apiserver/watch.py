@@ -60,7 +60,12 @@ class Watcher:
         if ev.type == ADDED:
             return (ADDED, ev.raw) if now else None
         if ev.type == DELETED:
-            return (DELETED, ev.raw) if self._match(ev.raw, ev.labels, ev.namespace, ev.name) else None
+            # A watcher that saw the object before it went (e.g. a final update that removed the last
+            # finalizer and a label together) must see it go.
+            seen = self._match(ev.raw, ev.labels, ev.namespace, ev.name) or self._match(
+                ev.prev_raw, ev.prev_labels, ev.namespace, ev.name
+            )
+            return (DELETED, ev.raw) if seen else None
         before = self._match(ev.prev_raw, ev.prev_labels, ev.namespace, ev.name)
         if now and before:
             return MODIFIED, ev.raw
@@ -108,12 +113,20 @@ class WatchHub:
                 except asyncio.QueueFull:
                     watcher.overflowed = True
                     self.remove(watcher)
-                    # Wake the streaming task so it ends the response.
-                    watcher.queue._queue.clear()  # type: ignore[attr-defined]
-                    watcher.queue.put_nowait(None)
+                    self._close(watcher)  # wakes the streaming task so it ends the response
+
+    @staticmethod
+    def _close(watcher: Watcher) -> None:
+        watcher.queue._queue.clear()  # type: ignore[attr-defined]
+        watcher.queue.put_nowait(None)
 
     def close_all(self) -> None:
         for group in list(self.watchers.values()):
             for watcher in list(group):
-                watcher.queue.put_nowait(None)
+                self._close(watcher)
         self.watchers.clear()
+
+    def close_key(self, skey: str) -> None:
+        """End the watches of a resource that stopped being served (its CRD was deleted)."""
+        for watcher in list(self.watchers.pop(skey, ())):
+            self._close(watcher)

@@ -155,6 +155,7 @@ def test_garbage_collection_policies(cluster: Cluster, namespace: str) -> None:
     owner = api.create_namespaced_config_map(namespace, cm("owner-fg"))
     dep = owned("dep-fg", owner)
     dep["metadata"]["finalizers"] = ["test/hold"]
+    dep["metadata"]["ownerReferences"][0]["blockOwnerDeletion"] = True  # only blocking dependents hold it
     api.create_namespaced_config_map(namespace, dep)
     api.delete_namespaced_config_map("owner-fg", namespace, propagation_policy="Foreground")
     wait_for(lambda: api.read_namespaced_config_map("dep-fg", namespace).metadata.deletion_timestamp)
