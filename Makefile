@@ -26,6 +26,9 @@ integration: setup
 demo: setup
 	@$(BIN)/kumulus up
 
+crds: setup
+	@$(BIN)/kumulus crds
+
 bench: setup
 	@$(BIN)/python bench/apiserver_bench.py
 

@@ -28,7 +28,22 @@ def main(argv: list[str] | None = None) -> int:
         "--crds-dir", type=Path, default=PROJECT_CRDS, help="CRDs to install (default: %(default)s)"
     )
 
+    p_crds = sub.add_parser("crds", help="generate crds/ from the API models")
+    p_crds.add_argument("--out", type=Path, default=PROJECT_CRDS, help="directory (default: %(default)s)")
+    p_crds.add_argument("--check", action="store_true", help="only report whether crds/ is up to date")
+
     args = parser.parse_args(argv)
+    if args.command == "crds":
+        from .crds import differences, write
+
+        if args.check:
+            diffs = differences(args.out)
+            for line in diffs:
+                print(line)
+            return 1 if diffs else 0
+        for line in write(args.out):
+            print("updated", line.split(":")[0])
+        return 0
     if args.command == "up":
         from .up import UpOptions, up
 
