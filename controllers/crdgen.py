@@ -22,7 +22,8 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The structural OpenAPI v3 schema of a model, as used in a CRD."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     defs = raw.get("$defs", {})
-    return _structural(raw, defs, ())
+    out: dict[str, Any] = _structural(raw, defs, ())
+    return out
 
 
 def _resolve(node: dict[str, Any], defs: dict[str, Any], stack: tuple[str, ...]) -> dict[str, Any]:
@@ -34,7 +35,8 @@ def _resolve(node: dict[str, Any], defs: dict[str, Any], stack: tuple[str, ...])
     for key, value in node.items():
         if key != "$ref":
             merged[key] = value
-    return _structural(merged, defs, (*stack, name))
+    out: dict[str, Any] = _structural(merged, defs, (*stack, name))
+    return out
 
 
 def _structural(node: Any, defs: dict[str, Any], stack: tuple[str, ...], value_only: bool = False) -> Any:

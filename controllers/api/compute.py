@@ -6,7 +6,7 @@ networks, volumes, power state); its status reports where it runs and how it is 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
@@ -25,12 +25,12 @@ from .base import (
 # -- Server ---------------------------------------------------------------------------------------------
 
 
-class PowerState(str, Enum):
+class PowerState(StrEnum):
     ON = "On"
     OFF = "Off"
 
 
-class HighAvailabilityPolicy(str, Enum):
+class HighAvailabilityPolicy(StrEnum):
     NONE = "None"
     RESTART = "Restart"
 
@@ -156,7 +156,7 @@ class ServerSpec(KumulusModel):
     resize: Resize | None = Field(default=None, description="Set to resize the Server to another flavor.")
 
 
-class ServerPhase(str, Enum):
+class ServerPhase(StrEnum):
     PENDING = "Pending"
     SCHEDULED = "Scheduled"
     BUILDING = "Building"
@@ -167,7 +167,7 @@ class ServerPhase(str, Enum):
     DELETING = "Deleting"
 
 
-class AddressType(str, Enum):
+class AddressType(StrEnum):
     FIXED = "Fixed"
     FLOATING = "Floating"
 
@@ -248,7 +248,7 @@ class KeyPairStatus(StatusBase):
 # -- ServerGroup ----------------------------------------------------------------------------------------
 
 
-class ServerGroupPolicy(str, Enum):
+class ServerGroupPolicy(StrEnum):
     AFFINITY = "Affinity"
     ANTI_AFFINITY = "AntiAffinity"
     SOFT_AFFINITY = "SoftAffinity"
