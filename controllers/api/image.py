@@ -1,0 +1,7 @@
+"""image.kumulus.dev (being written)."""
+
+from __future__ import annotations
+
+from .base import Kind
+
+KINDS: tuple[Kind, ...] = ()

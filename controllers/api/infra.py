@@ -1,0 +1,7 @@
+"""infra.kumulus.dev (being written)."""
+
+from __future__ import annotations
+
+from .base import Kind
+
+KINDS: tuple[Kind, ...] = ()
