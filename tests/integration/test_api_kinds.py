@@ -71,3 +71,10 @@ def test_every_kind_has_an_invalid_case() -> None:
             if line.startswith("kind: "):
                 covered.add(line.split(":", 1)[1].strip())
     assert {k.kind for k in ALL_KINDS} <= covered
+
+
+def test_explain_reads_like_documentation(cluster: Cluster) -> None:
+    out = cluster.kubectl("explain", "server.spec.networks").stdout
+    assert "One NIC of a Server" in out and "fixedIP" in out and "securityGroups" in out
+    out = cluster.kubectl("explain", "servers.spec.flavor").stdout
+    assert "Immutable" in out
