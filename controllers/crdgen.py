@@ -33,7 +33,9 @@ def _resolve(node: dict[str, Any], defs: dict[str, Any], stack: tuple[str, ...])
         raise ValueError(f"recursive model {name} cannot be a structural schema")
     merged = copy.deepcopy(defs[name])
     for key, value in node.items():
-        if key != "$ref":
+        if key == "x-kubernetes-validations":  # rules of the field and of its model both apply
+            merged[key] = [*merged.get(key, []), *value]
+        elif key != "$ref":
             merged[key] = value
     out: dict[str, Any] = _structural(merged, defs, (*stack, name))
     return out

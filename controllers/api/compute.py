@@ -342,7 +342,7 @@ KINDS: tuple[Kind, ...] = (
         spec=ServerGroupSpec,
         status=ServerGroupStatus,
         description="A ServerGroup places its member Servers on the same or on different hosts.",
-        short_names=("sg-srv", "srvgrp"),
+        short_names=("srvgrp",),
         columns=(Column("Policy", ".spec.policy"), READY, AGE),
     ),
 )

@@ -55,3 +55,21 @@ def test_files_are_yaml_crds() -> None:
     for path in CRDS.glob("*.yaml"):
         doc = yaml.safe_load(path.read_text())
         assert doc["kind"] == "CustomResourceDefinition"
+
+
+def test_field_rules_add_to_the_rules_of_the_fields_model() -> None:
+    from pydantic import ConfigDict, Field
+
+    from controllers.api.base import KumulusModel, immutable
+
+    class Inner(KumulusModel):
+        model_config = ConfigDict(
+            json_schema_extra={"x-kubernetes-validations": [{"rule": "size(self.a) > 0"}]}
+        )
+        a: str = Field(description="a")
+
+    class Outer(KumulusModel):
+        inner: Inner = Field(description="inner", json_schema_extra=immutable("inner is immutable"))
+
+    rules = [r["rule"] for r in model_schema(Outer)["properties"]["inner"]["x-kubernetes-validations"]]
+    assert rules == ["size(self.a) > 0", "self == oldSelf"]
