@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-pip python3-yaml openssl ca-certificates make git curl unzip)
+APT_PACKAGES=(python3 python3-venv python3-pip python3-yaml openssl ca-certificates make git curl unzip
+  ovn-central ovn-host openvswitch-switch openvswitch-common)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,1 @@
+"""OVN I/O: apply the pure Northbound plan (controllers.ovn) to a real OVN Northbound database."""
