@@ -27,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument(
         "--crds-dir", type=Path, default=PROJECT_CRDS, help="CRDs to install (default: %(default)s)"
     )
+    p_up.add_argument(
+        "--components",
+        default="operators,hostd",
+        help="child components to run, comma-separated, or 'none' for the API server alone (default: %(default)s)",
+    )
+    p_up.add_argument(
+        "--sim-hosts", type=int, default=0, help="also run N simulated hosts (default: %(default)s)"
+    )
 
     p_crds = sub.add_parser("crds", help="generate crds/ from the API models")
     p_crds.add_argument("--out", type=Path, default=PROJECT_CRDS, help="directory (default: %(default)s)")
@@ -47,8 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         from .up import UpOptions, up
 
+        comps = tuple(c for c in args.components.split(",") if c and c != "none")
+        unknown = [c for c in comps if c not in ("operators", "hostd")]
+        if unknown:
+            parser.error(f"--components: unknown component(s) {', '.join(unknown)}; known: operators, hostd")
         return up(
-            UpOptions(state_dir=args.state_dir, port=args.port, address=args.address, crds_dir=args.crds_dir)
+            UpOptions(
+                state_dir=args.state_dir,
+                port=args.port,
+                address=args.address,
+                crds_dir=args.crds_dir,
+                components=comps,
+                sim_hosts=args.sim_hosts,
+            )
         )
     parser.error(f"unknown command {args.command}")
     return 2

@@ -36,8 +36,8 @@ log = logging.getLogger("kumulus.up")
 DEFAULT_STATE_DIR = Path.home() / ".local" / "share" / "kumulus"
 PROJECT_CRDS = Path(__file__).resolve().parent.parent / "crds"
 USERS = ("admin", "kumulus-operators", "kumulus-hostd")
-# Child components: (user, module). A module that does not exist yet is skipped.
-COMPONENTS = (("kumulus-operators", "operators.main"), ("kumulus-hostd", "hostd.main"))
+# Child components: name -> (user, module). A module that does not exist yet is skipped.
+COMPONENTS = {"operators": ("kumulus-operators", "operators.main"), "hostd": ("kumulus-hostd", "hostd.main")}
 
 
 @dataclass
@@ -46,6 +46,9 @@ class UpOptions:
     port: int = 6443
     address: str = "127.0.0.1"
     crds_dir: Path = PROJECT_CRDS
+    # Which child components to run: "operators", "hostd" (those that exist); empty for the API server alone.
+    components: tuple[str, ...] = ("operators", "hostd")
+    sim_hosts: int = 0
 
 
 def ensure_tokens(state_dir: Path) -> dict[str, str]:
@@ -131,11 +134,15 @@ def install_crds(core: ApiCore, directory: Path) -> int:
     return count
 
 
-def _component_commands() -> list[tuple[str, list[str]]]:
+def _component_commands(opts: UpOptions) -> list[tuple[str, list[str]]]:
     out = []
-    for user, module in COMPONENTS:
+    for name in opts.components:
+        user, module = COMPONENTS[name]
         if importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module):
-            out.append((user, [sys.executable, "-m", module]))
+            cmd = [sys.executable, "-m", module]
+            if name == "hostd" and opts.sim_hosts:
+                cmd += ["--sim-hosts", str(opts.sim_hosts)]
+            out.append((user, cmd))
     return out
 
 
@@ -176,7 +183,7 @@ async def serve(opts: UpOptions) -> int:
 
     procs = []
     env_base = dict(os.environ)
-    for user, cmd in _component_commands():
+    for user, cmd in _component_commands(opts):
         env = dict(env_base, KUBECONFIG=str(state / f"kubeconfig-{user}"), KUMULUS_STATE_DIR=str(state))
         procs.append(children_mod.spawn(cmd, env, str(state / f"{user}.log")))
         print(f"kumulus: started {user} (pid {procs[-1].pid})", flush=True)

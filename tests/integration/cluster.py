@@ -32,7 +32,16 @@ def kubectl_binary() -> str:
 class Cluster:
     """One `kumulus up` child process with its own state directory and port."""
 
-    def __init__(self, state_dir: Path, port: int | None = None, crds_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int | None = None,
+        crds_dir: Path | None = None,
+        components: str = "none",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.components = components
+        self.extra_args = extra_args
         self.state_dir = state_dir
         self.port = port or free_port()
         self.crds_dir = crds_dir or (state_dir / "no-crds")
@@ -68,6 +77,9 @@ class Cluster:
             str(self.port),
             "--crds-dir",
             str(self.crds_dir),
+            "--components",
+            self.components,
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(
             cmd,
