@@ -104,7 +104,7 @@ def write_file(path: Path, text: str, mode: int = 0o600) -> None:
 def ensure_namespaces(core: ApiCore) -> None:
     info = core.registry.storage_info(NAMESPACE_SKEY)
     assert info is not None
-    for name in ("default", "kube-system", "kube-public"):
+    for name in ("default", "kube-system", "kube-public", "kumulus-system"):
         if core.store.get(NAMESPACE_SKEY, "", name) is None:
             core.create(info, "", {"metadata": {"name": name}})
 

@@ -29,6 +29,7 @@ def test_ready_line_kubeconfig_and_clean_stop(tmp_path: Path) -> None:
             "namespace/default",
             "namespace/kube-public",
             "namespace/kube-system",
+            "namespace/kumulus-system",
         ]
         assert c.stop() == 0
         assert any("stopped" in line for line in c.output)
