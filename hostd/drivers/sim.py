@@ -1,0 +1,47 @@
+"""The sim driver: guests are records in memory; starting one takes `boot_delay` seconds."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from controllers.conditions import now
+from controllers.scheduling import Resources
+
+from .base import GuestPhase, GuestSpec, GuestState
+
+
+class SimDriver:
+    name = "sim"
+
+    def __init__(self, capacity: tuple[int, int, int], boot_delay: float = 0.5) -> None:
+        self._capacity = Resources(*capacity)
+        self.boot_delay = boot_delay
+        self.guests: dict[str, GuestState] = {}
+
+    def capacity(self) -> Resources:
+        return self._capacity
+
+    def data_plane(self) -> dict[str, str]:
+        return {"libvirt": "Ready", "ovn": "Ready", "ceph": "Ready"}
+
+    async def ensure_guest(self, spec: GuestSpec) -> GuestState:
+        guest = self.guests.get(spec.uid)
+        if guest is None:
+            guest = GuestState(spec.uid, spec.consumer, spec.resources, GuestPhase.STOPPED)
+        if spec.power_on and guest.phase != GuestPhase.RUNNING:
+            self.guests[spec.uid] = replace(guest, phase=GuestPhase.BUILDING)
+            await asyncio.sleep(self.boot_delay)
+            if spec.uid not in self.guests:  # destroyed while booting
+                return replace(guest, phase=GuestPhase.STOPPED)
+            guest = replace(guest, phase=GuestPhase.RUNNING, boot_time=now())
+        elif not spec.power_on and guest.phase != GuestPhase.STOPPED:
+            guest = replace(guest, phase=GuestPhase.STOPPED)
+        self.guests[spec.uid] = guest
+        return guest
+
+    async def destroy_guest(self, uid: str) -> None:
+        self.guests.pop(uid, None)
+
+    async def list_guests(self) -> dict[str, GuestState]:
+        return dict(self.guests)

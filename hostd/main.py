@@ -1,0 +1,143 @@
+"""`python -m hostd.main`: run hostd for one host, or for N simulated hosts in one process.
+
+    python -m hostd.main --host cmp-1 --zone az1 --site dc1 --roles compute --driver sim
+    python -m hostd.main --sim-hosts 4
+    python -m hostd.main --config /etc/kumulus/hostd.yaml     # the same keys, e.g. ram-mib: 262144
+
+Under `kumulus up` (KUMULUS_STATE_DIR set), `<state dir>/hostd.yaml` is read when no --config is given.
+
+The API server is found through KUBECONFIG (or --kubeconfig). SIGTERM stops hostd; guests keep running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import metrics
+from .agent import HostAgent
+from .config import HostConfig, parse_list, parse_roles, sim_hosts
+from .drivers import make_driver
+from .flavors import FlavorCache
+from .kube import Kube, KubeConfig
+
+log = logging.getLogger("hostd")
+
+
+def _default_host() -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().split(".")[0].lower()).strip("-")
+    return name or "localhost"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hostd", description="Kumulus host agent.")
+    p.add_argument("--config", type=Path, help="YAML file with any of these options (flags override it)")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), help="default: $KUBECONFIG")
+    p.add_argument("--host", default=_default_host(), help="Host name (default: the hostname)")
+    p.add_argument("--zone", default="az1")
+    p.add_argument("--site", default="dc1")
+    p.add_argument("--roles", default="compute", help="comma-separated: compute,network,storage")
+    p.add_argument("--driver", default="sim", choices=["sim"])
+    p.add_argument("--vcpus", type=int, default=64)
+    p.add_argument("--ram-mib", type=int, default=262144)
+    p.add_argument("--disk-gib", type=int, default=2000)
+    p.add_argument("--traits", default="", help="comma-separated, e.g. HW_CPU_X86_AVX2,CUSTOM_GPU")
+    p.add_argument("--boot-delay", type=float, default=0.5, help="sim: seconds a guest takes to boot")
+    p.add_argument("--lease-seconds", type=float, default=10.0, help="Lease renewal interval")
+    p.add_argument("--sim-hosts", type=int, default=0, help="run N simulated hosts instead of --host")
+    p.add_argument("--metrics-port", type=int, default=0, help="Prometheus metrics port (0: off)")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = parser()
+    args = p.parse_args(argv)
+    state_config = Path(os.environ.get("KUMULUS_STATE_DIR", "")) / "hostd.yaml"
+    if args.config is None and os.environ.get("KUMULUS_STATE_DIR") and state_config.is_file():
+        args.config = state_config  # `kumulus up` state directory: its hostd.yaml, if any
+    if args.config:
+        data: Any = yaml.safe_load(args.config.read_text()) or {}
+        if not isinstance(data, dict):
+            p.error(f"{args.config}: expected a mapping of options")
+        known = {a.dest for a in p._actions}
+        defaults = {}
+        for key, value in data.items():
+            dest = str(key).replace("-", "_")
+            if dest not in known or dest == "config":
+                p.error(f"{args.config}: unknown option {key!r}")
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            defaults[dest] = value
+        p.set_defaults(**defaults)
+        args = p.parse_args(argv)  # flags given on the command line still win
+    return args
+
+
+def host_configs(args: argparse.Namespace) -> list[HostConfig]:
+    template = HostConfig(
+        name=args.host,
+        zone=args.zone,
+        site=args.site,
+        roles=parse_roles(str(args.roles)),
+        driver=args.driver,
+        vcpus=int(args.vcpus),
+        ram_mib=int(args.ram_mib),
+        disk_gib=int(args.disk_gib),
+        traits=parse_list(str(args.traits)),
+        boot_delay=float(args.boot_delay),
+        lease_seconds=float(args.lease_seconds),
+    )
+    return sim_hosts(int(args.sim_hosts), template) if args.sim_hosts else [template]
+
+
+async def run(args: argparse.Namespace) -> int:
+    if not args.kubeconfig:
+        log.error("no kubeconfig: set KUBECONFIG or pass --kubeconfig")
+        return 2
+    kube = Kube(KubeConfig.load(args.kubeconfig))
+    flavors = FlavorCache(kube)
+    agents = [
+        HostAgent(kube, cfg, make_driver(cfg.driver, cfg.capacity, cfg.boot_delay), flavors)
+        for cfg in host_configs(args)
+    ]
+    metrics.serve(int(args.metrics_port))
+    log.info("hostd: running %d host(s): %s", len(agents), ", ".join(a.name for a in agents))
+    main = asyncio.gather(*(a.run() for a in agents))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await main
+    except asyncio.CancelledError:
+        log.info("hostd: stopping (guests keep running)")
+    finally:
+        await kube.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return asyncio.run(run(args))
+    except ValueError as exc:
+        print(f"hostd: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The heart of hostd, as a pure function: Servers assigned to the host (desired) and the driver's
+guests (observed) in, the actions that bring them together out.
+
+    actions = plan(desired, observed, host_info, busy)
+
+- a guest no Server wants any more is destroyed (the Server was deleted, is being deleted, or moved);
+- a Server without a guest is admitted if its placement still fits the host (`Placement.verify`, against
+  the allocations of the guests the host runs), then created; if not, it is rejected (PlacementRejected)
+  and the operator schedules it again. A Server hostd already reported (restart of a driver without
+  persistent state) is adopted without a new check;
+- a guest whose power state differs from `spec.powerState` is started or stopped;
+- a guest whose state the Server's status does not show yet is reported.
+
+Uids in `busy` (an action in flight) are left alone. Once the actions are done and the reports written,
+a second pass returns nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from controllers.scheduling import Allocation, HostInfo, HostSnapshot, Placement, Resources
+
+from .drivers.base import GuestPhase, GuestSpec, GuestState
+from .status import guest_status, rejected_status, started_before
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A Server assigned to this host, reduced to what reconciling needs."""
+
+    uid: str
+    consumer: str  # "namespace/name"
+    resources: Resources | None  # None while its Flavor is unknown
+    power_on: bool = True
+    zone: str | None = None
+    status: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    server: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    @classmethod
+    def from_server(cls, server: Mapping[str, Any], resources: Resources | None) -> Desired:
+        meta = server["metadata"]
+        status = server.get("status") or {}
+        return cls(
+            uid=meta["uid"],
+            consumer=f"{meta.get('namespace', '')}/{meta['name']}",
+            resources=resources,
+            power_on=(server.get("spec") or {}).get("powerState", "On") != "Off",
+            zone=status.get("zone"),
+            status=status,
+            server=server,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ensure:
+    spec: GuestSpec
+
+    @property
+    def uid(self) -> str:
+        return self.spec.uid
+
+
+@dataclass(frozen=True, slots=True)
+class Destroy:
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    uid: str
+    guest: GuestState
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    uid: str
+    message: str
+
+
+Action = Ensure | Destroy | Report | Reject
+
+
+def plan(
+    desired: Mapping[str, Desired],
+    observed: Mapping[str, GuestState],
+    host: HostInfo | None,
+    busy: Set[str] = frozenset(),
+) -> list[Action]:
+    actions: list[Action] = [
+        Destroy(uid) for uid in sorted(observed) if uid not in desired and uid not in busy
+    ]
+    # Allocations on the host: its guests, then the Servers admitted in this pass.
+    allocations = [
+        Allocation(g.consumer, host.name if host else "", g.resources)
+        for g in observed.values()
+        if g.uid in desired
+    ]
+    for d in sorted(desired.values(), key=lambda d: d.consumer):
+        if d.uid in busy:
+            continue
+        guest = observed.get(d.uid)
+        if guest is None:
+            if d.resources is None or host is None:
+                continue  # not enough known yet; a later pass decides
+            if not started_before(d.status):
+                placement = Placement(d.consumer, host.name, d.zone or host.zone, host.site, d.resources)
+                refusal = placement.verify(HostSnapshot(host, tuple(allocations)))
+                if refusal is not None:
+                    if rejected_status(d.status, refusal) != d.status:
+                        actions.append(Reject(d.uid, refusal))
+                    continue
+            allocations.append(Allocation(d.consumer, host.name, d.resources))
+            actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resources, d.power_on, d.server)))
+            continue
+        if guest.phase == GuestPhase.BUILDING:
+            continue
+        if guest.power_on != d.power_on:
+            actions.append(Ensure(GuestSpec(d.uid, d.consumer, guest.resources, d.power_on, d.server)))
+        elif guest_status(d.status, guest) != d.status:
+            actions.append(Report(d.uid, guest))
+    return actions

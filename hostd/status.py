@@ -1,0 +1,63 @@
+"""What hostd writes into a Server's status, as pure functions of the status read and the guest seen.
+
+hostd owns `phase` (Running/Stopped once the guest exists), `powerState`, `bootTime` and the `Running`
+condition; on a placement that does not fit it sets `Scheduled=False PlacementRejected` and nothing
+else, so that the operator schedules the Server again. Every other field is left as read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from controllers.conditions import find, set_condition
+
+from .drivers.base import GuestPhase, GuestState
+
+RUNNING = "Running"
+SCHEDULED = "Scheduled"
+PLACEMENT_REJECTED = "PlacementRejected"
+
+
+def guest_status(status: Mapping[str, Any] | None, guest: GuestState) -> dict[str, Any]:
+    """The status with the guest's state reported; equal to `status` when already reported."""
+    out = dict(status or {})
+    if guest.phase == GuestPhase.BUILDING:
+        return out
+    conditions = out.get("conditions")
+    if guest.phase == GuestPhase.RUNNING:
+        out.update(phase="Running", powerState="On")
+        conditions = set_condition(conditions, RUNNING, True, "GuestRunning", "the guest is running")
+    elif guest.phase == GuestPhase.STOPPED:
+        out.update(phase="Stopped", powerState="Off")
+        conditions = set_condition(conditions, RUNNING, False, "PoweredOff", "the guest is powered off")
+    else:
+        out.update(phase="Error", powerState="Crashed")
+        conditions = set_condition(conditions, RUNNING, False, "GuestCrashed", "the guest crashed")
+    if guest.boot_time:
+        out["bootTime"] = guest.boot_time
+    out["conditions"] = _keep_times(out.get("conditions"), conditions)
+    return out
+
+
+def rejected_status(status: Mapping[str, Any] | None, message: str) -> dict[str, Any]:
+    """The status with Scheduled=False PlacementRejected, the rest untouched."""
+    out = dict(status or {})
+    conditions = set_condition(out.get("conditions"), SCHEDULED, False, PLACEMENT_REJECTED, message)
+    out["conditions"] = _keep_times(out.get("conditions"), conditions)
+    return out
+
+
+def started_before(status: Mapping[str, Any] | None) -> bool:
+    """Whether hostd already reported this Server's guest (so it was admitted, its placement verified)."""
+    cond = find((status or {}).get("conditions"), RUNNING)
+    return cond is not None and cond.get("reason") in ("GuestRunning", "PoweredOff", "GuestCrashed")
+
+
+def _keep_times(before: Any, after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`after`, in the order of `before` when it holds the same conditions (so no write is needed)."""
+    if not isinstance(before, list):
+        return after
+    by_type = {c.get("type"): c for c in after}
+    ordered = [by_type.pop(c.get("type")) for c in before if c.get("type") in by_type]
+    return ordered + list(by_type.values())

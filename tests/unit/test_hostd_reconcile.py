@@ -1,0 +1,136 @@
+"""hostd's pure reconcile: desired Servers and observed guests in, actions out; a second pass is empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controllers.scheduling import HostInfo, Resources
+from hostd.drivers.base import GuestPhase, GuestState
+from hostd.reconcile import Desired, Destroy, Ensure, Reject, Report, plan
+from hostd.status import guest_status, rejected_status
+
+HOST = HostInfo(name="h1", zone="az1", site="dc1", capacity=Resources(8, 16384, 100), cpu_ratio=1.0)
+SMALL = Resources(2, 4096, 0)
+
+
+def server(uid: str, power: str = "On", status: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {"uid": uid, "name": f"s-{uid}", "namespace": "ns"},
+        "spec": {"flavor": "m1.small", "powerState": power},
+        "status": {"host": "h1", "zone": "az1", **(status or {})},
+    }
+
+
+def desired(*servers: dict[str, Any], resources: Resources | None = SMALL) -> dict[str, Desired]:
+    return {s["metadata"]["uid"]: Desired.from_server(s, resources) for s in servers}
+
+
+def guest(uid: str, phase: GuestPhase = GuestPhase.RUNNING, res: Resources = SMALL) -> GuestState:
+    return GuestState(uid, f"ns/s-{uid}", res, phase, boot_time="2024-01-01T00:00:00Z")
+
+
+def reported(uid: str, phase: GuestPhase = GuestPhase.RUNNING, power: str = "On") -> dict[str, Any]:
+    """The Server as it is once hostd's report of the guest has been written."""
+    s = server(uid, power)
+    s["status"] = guest_status(s["status"], guest(uid, phase))
+    return s
+
+
+def test_new_server_is_created_then_reported_then_nothing() -> None:
+    want = desired(server("a"))
+    actions = plan(want, {}, HOST)
+    assert [type(a) for a in actions] == [Ensure]
+    assert isinstance(actions[0], Ensure) and actions[0].spec.power_on and actions[0].spec.resources == SMALL
+
+    observed = {"a": guest("a")}
+    actions = plan(want, observed, HOST)
+    assert actions == [Report("a", observed["a"])]
+
+    status = guest_status(want["a"].status, observed["a"])
+    assert status["phase"] == "Running" and status["powerState"] == "On"
+    assert status["bootTime"] == "2024-01-01T00:00:00Z"
+    cond = next(c for c in status["conditions"] if c["type"] == "Running")
+    assert (cond["status"], cond["reason"]) == ("True", "GuestRunning")
+    assert "observedGeneration" not in status
+
+    assert plan(desired(reported("a")), observed, HOST) == []
+
+
+def test_building_and_busy_guests_are_left_alone() -> None:
+    want = desired(server("a"))
+    assert plan(want, {"a": guest("a", GuestPhase.BUILDING)}, HOST) == []
+    assert plan(want, {}, HOST, busy={"a"}) == []
+    assert plan({}, {"a": guest("a")}, HOST, busy={"a"}) == []
+
+
+def test_power_off_then_on() -> None:
+    off = server("a", power="Off", status=reported("a")["status"])
+    actions = plan(desired(off), {"a": guest("a")}, HOST)
+    assert len(actions) == 1 and isinstance(actions[0], Ensure) and not actions[0].spec.power_on
+
+    stopped = {"a": guest("a", GuestPhase.STOPPED)}
+    actions = plan(desired(off), stopped, HOST)
+    assert actions == [Report("a", stopped["a"])]
+    status = guest_status(off["status"], stopped["a"])
+    assert status["phase"] == "Stopped" and status["powerState"] == "Off"
+    cond = next(c for c in status["conditions"] if c["type"] == "Running")
+    assert (cond["status"], cond["reason"]) == ("False", "PoweredOff")
+    assert plan(desired(reported("a", GuestPhase.STOPPED, "Off")), stopped, HOST) == []
+
+    on = server("a", power="On", status=status)
+    actions = plan(desired(on), stopped, HOST)
+    assert len(actions) == 1 and isinstance(actions[0], Ensure) and actions[0].spec.power_on
+
+
+def test_created_powered_off() -> None:
+    actions = plan(desired(server("a", power="Off")), {}, HOST)
+    assert len(actions) == 1 and isinstance(actions[0], Ensure) and not actions[0].spec.power_on
+
+
+def test_guest_of_a_server_gone_is_destroyed_once() -> None:
+    assert plan({}, {"a": guest("a")}, HOST) == [Destroy("a")]
+    assert plan({}, {}, HOST) == []
+
+
+def test_placement_that_does_not_fit_is_rejected_once() -> None:
+    # 8 vCPUs (ratio 1.0): three guests of 2 run, a fourth fits, a fifth does not.
+    running = {u: guest(u) for u in "abc"}
+    servers = [reported(u) for u in "abc"] + [server("d"), server("e")]
+    actions = plan(desired(*servers), running, HOST)
+    assert [type(a) for a in actions] == [Ensure, Reject]
+    reject = actions[1]
+    assert isinstance(reject, Reject) and reject.uid == "e" and "vCPUs" in reject.message
+
+    rejected = server("e", status=rejected_status(server("e")["status"], reject.message))
+    cond = next(c for c in rejected["status"]["conditions"] if c["type"] == "Scheduled")
+    assert (cond["status"], cond["reason"]) == ("False", "PlacementRejected")
+    assert rejected["status"]["host"] == "h1"  # nothing else cleared
+    running["d"] = guest("d")
+    again = desired(*[reported(u) for u in "abcd"], rejected)
+    assert plan(again, running, HOST) == []
+
+
+def test_host_in_maintenance_rejects_new_but_keeps_running() -> None:
+    host = HostInfo(name="h1", zone="az1", site="dc1", capacity=Resources(8, 16384, 100), maintenance=True)
+    actions = plan(desired(reported("a"), server("b")), {"a": guest("a")}, host)
+    assert len(actions) == 1 and isinstance(actions[0], Reject) and "maintenance" in actions[0].message
+
+
+def test_reported_server_without_guest_is_adopted_without_check() -> None:
+    """After a restart of a driver that keeps no state, a Server hostd already ran is recreated even if
+    the host is in maintenance: its placement was verified when it was admitted."""
+    host = HostInfo(name="h1", zone="az1", site="dc1", capacity=Resources(8, 16384, 100), maintenance=True)
+    actions = plan(desired(reported("a")), {}, host)
+    assert [type(a) for a in actions] == [Ensure]
+
+
+def test_unknown_flavor_or_host_waits() -> None:
+    assert plan(desired(server("a"), resources=None), {}, HOST) == []
+    assert plan(desired(server("a")), {}, None) == []
+
+
+def test_report_keeps_other_writers_conditions() -> None:
+    s = server("a", status={"phase": "Building", "conditions": [{"type": "Scheduled", "status": "True"}]})
+    status = guest_status(s["status"], guest("a"))
+    assert [c["type"] for c in status["conditions"]] == ["Scheduled", "Running"]
+    assert status["host"] == "h1" and status["zone"] == "az1"
