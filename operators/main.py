@@ -1,0 +1,48 @@
+"""`python -m operators.main`: the Kumulus operators in one kopf process (started by `kumulus up`).
+
+Cluster-wide, standalone (no kopf peering objects), logged in from $KUBECONFIG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import kopf
+
+from operators.compute import handlers  # noqa: F401 - registers the compute handlers
+from operators.compute.metrics import serve
+from operators.compute.operator import Options
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m operators.main")
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics (0: off)")
+    parser.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=float(os.environ.get("KUMULUS_RESYNC_SECONDS", "30")),
+        help="plan every Server this often (default 30, or $KUMULUS_RESYNC_SECONDS)",
+    )
+    parser.add_argument("--heartbeat-seconds", type=float, default=5.0, help="check Host Leases this often")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:  # kopf logs every handler call at INFO; failures still show
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if args.metrics_port:
+        serve(args.metrics_port)
+    options = Options(resync=args.resync_seconds, heartbeat=args.heartbeat_seconds)
+    kopf.run(standalone=True, clusterwide=True, memo=kopf.Memo(options=options))
+
+
+if __name__ == "__main__":
+    main()
