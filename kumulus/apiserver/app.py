@@ -8,6 +8,7 @@ the official Python client and kopf work unchanged. Object semantics live in `co
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from . import discovery, errors, openapi
+from .admission import Admission, Request, Write, service_overrides_from_env
 from .controllers import Controllers
 from .core import ApiCore, decode_body
 from .errors import ApiError
@@ -37,6 +39,7 @@ MAX_BODY = 3 * 1024 * 1024
 JSON = "application/json"
 PUBLIC_PATHS = {"/livez", "/readyz", "/healthz"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER = web.RequestKey("user", str)  # the authenticated user name, for admission reviews
 
 
 @dataclass
@@ -44,6 +47,8 @@ class ServerConfig:
     tokens: dict[str, str] = field(default_factory=dict)  # bearer token -> user name
     bookmark_interval: float = 30.0
     history_size: int = 20000
+    # "namespace/name:port" -> "https://host:port" for webhooks with clientConfig.service (see admission)
+    webhook_services: dict[str, str] = field(default_factory=service_overrides_from_env)
 
 
 @dataclass
@@ -88,6 +93,7 @@ class ApiServer:
         self.hub = WatchHub()
         self.core = ApiCore(self.store, self.registry, self.hub)
         self.controllers = Controllers(self.core)
+        self.admission = Admission(self.core, config.webhook_services)
         self.ready = False
         self._openapi_cache: dict[str, Any] = {}
         self._openapi_generation = -1
@@ -108,6 +114,7 @@ class ApiServer:
         self.hub.close_all()
         for task in self._tasks:
             task.cancel()
+        await self.admission.close()
 
     def close(self) -> None:
         self.store.close()
@@ -118,7 +125,7 @@ class ApiServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             if request.path not in PUBLIC_PATHS:
-                self._authenticate(request)
+                request[USER] = self._authenticate(request)
             return await handler(request)
         except ApiError as exc:
             return _json_response(exc.status(), exc.code)
@@ -281,8 +288,15 @@ class ApiServer:
                 if t.namespace is None and info.namespaced:
                     raise errors.method_not_allowed("create requires a namespace")
                 body = await self._body(request)
-                obj, warnings = self.core.create(info, ns, body, dry_run=dry_run, field_validation=validation)
-                return _json_response(obj, 201, warnings)
+                obj, warnings, hook_warnings = await self._admit(
+                    request,
+                    Request("CREATE", info, ns, ""),
+                    lambda dry: self.core.create(
+                        info, ns, copy.deepcopy(body), dry_run=dry, field_validation=validation
+                    ),
+                    dry_run,
+                )
+                return _json_response(obj, 201, warnings + hook_warnings)
             if method == "DELETE":
                 return await self._delete_collection(request, t, dry_run)
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
@@ -304,34 +318,56 @@ class ApiServer:
             return _json_response(obj)
         if method == "PUT":
             body = await self._body(request)
-            obj, warnings = self.core.update(
-                info,
-                ns,
-                t.name,
-                body,
-                subresource=t.subresource,
-                dry_run=dry_run,
-                field_validation=validation,
+            obj, warnings, hook_warnings = await self._admit(
+                request,
+                Request("UPDATE", info, ns, t.name, t.subresource),
+                lambda dry: self.core.update(
+                    info,
+                    ns,
+                    t.name,
+                    copy.deepcopy(body),
+                    subresource=t.subresource,
+                    dry_run=dry,
+                    field_validation=validation,
+                ),
+                dry_run,
             )
-            return _json_response(obj, 200, warnings)
+            return _json_response(obj, 200, warnings + hook_warnings)
         if method == "PATCH":
             raw = await self._raw_body(request)
-            obj, warnings, code = self.core.patch(
-                info,
-                ns,
-                t.name,
-                request.headers.get("Content-Type", ""),
-                raw,
-                subresource=t.subresource,
-                dry_run=dry_run,
-                field_validation=validation,
+
+            def patch(dry: bool) -> tuple[dict[str, Any], tuple[list[str], int]]:
+                obj, warnings, code = self.core.patch(
+                    info,
+                    ns,
+                    t.name,
+                    request.headers.get("Content-Type", ""),
+                    raw,
+                    subresource=t.subresource,
+                    dry_run=dry,
+                    field_validation=validation,
+                )
+                return obj, (warnings, code)
+
+            obj, (warnings, code), hook_warnings = await self._admit(
+                request,
+                Request("UPDATE", info, ns, t.name, t.subresource),
+                patch,
+                dry_run,
+                creates=lambda extra: extra[1] == 201,
             )
-            return _json_response(obj, code, warnings)
+            return _json_response(obj, code, warnings + hook_warnings)
         if method == "DELETE":
             if t.subresource:
                 raise errors.method_not_allowed("delete is not allowed on a subresource")
             options = await self._delete_options(request)
-            obj, gone = self.core.delete(info, ns, t.name, options, dry_run=dry_run)
+            obj, gone, hook_warnings = await self._admit(
+                request,
+                Request("DELETE", info, ns, t.name),
+                lambda dry: self.core.delete(info, ns, t.name, copy.deepcopy(options), dry_run=dry),
+                dry_run,
+                options=options,
+            )
             if gone and info.builtin and info.plural != "namespaces":
                 details = {"name": t.name, "kind": info.plural, "uid": obj["metadata"].get("uid")}
                 if info.group:
@@ -343,10 +379,25 @@ class ApiServer:
                         "metadata": {},
                         "status": "Success",
                         "details": details,
-                    }
+                    },
+                    warnings=hook_warnings,
                 )
-            return _json_response(obj)
+            return _json_response(obj, warnings=hook_warnings)
         raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+
+    async def _admit(
+        self,
+        request: web.Request,
+        req: Request,
+        run: Callable[[bool], tuple[dict[str, Any], Any]],
+        dry_run: bool,
+        *,
+        options: dict[str, Any] | None = None,
+        creates: Callable[[Any], bool] = lambda _: False,
+    ) -> tuple[dict[str, Any], Any, list[str]]:
+        """Run a write through admission webhooks; returns (object, the run's extra, webhook warnings)."""
+        write = Write(req, run, dry_run, request.get(USER) or "admin", options, creates=creates)
+        return await self.admission.write(write)
 
     async def _scale(self, request: web.Request, t: Target, dry_run: bool) -> web.StreamResponse:
         ns = t.namespace or ""
@@ -448,14 +499,24 @@ class ApiServer:
         options = await self._delete_options(request)
         entries, _, _, _ = self.core.list_entries(info, t.namespace, labels, fields)
         items = []
+        warnings: list[str] = []
         for e in entries:
-            obj = e.load()
-            meta = obj["metadata"]
+            meta = e.load()["metadata"]
+            ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+
+            def delete(dry: bool, ns: str = ns, name: str = name) -> tuple[dict[str, Any], bool]:
+                return self.core.delete(info, ns, name, copy.deepcopy(options), dry_run=dry)
+
             try:
-                out, _ = self.core.delete(
-                    info, meta.get("namespace", ""), meta["name"], options, dry_run=dry_run
+                out, _, hook_warnings = await self._admit(
+                    request,
+                    Request("DELETE", info, ns, name),
+                    delete,
+                    dry_run,
+                    options=options,
                 )
                 items.append(out)
+                warnings += hook_warnings
             except ApiError as exc:
                 if exc.code != 404:
                     raise
@@ -465,7 +526,8 @@ class ApiServer:
                 "apiVersion": info.api_version,
                 "metadata": {"resourceVersion": str(self.store.rv)},
                 "items": items,
-            }
+            },
+            warnings=warnings,
         )
 
     # -- watch ----------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ create/update/patch/delete here implement what clients rely on: uid, creationTim
 bumped only by spec changes, the status subresource, optimistic concurrency, finalizers with
 deletionTimestamp, CRD schema enforcement (pruning, defaults, validation, CEL), and serving a CRD's
 resource as soon as the CRD is stored. Every write goes through `commit`, which persists, publishes to
-watchers and wakes the background controllers (garbage collector, namespace and CRD cleanup).
+watchers and wakes the background controllers (garbage collector, namespace and CRD cleanup). Under
+`capture` a write's changes are collected instead, for admission webhooks to approve first.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +43,7 @@ ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-_SMP_MERGE_KEYS = {"metadata.ownerReferences": "uid", "secrets": "name"}
+_SMP_MERGE_KEYS = {"metadata.ownerReferences": "uid", "secrets": "name", "webhooks": "name"}
 
 
 def now_rfc3339() -> str:
@@ -131,6 +133,8 @@ class ApiCore:
         self.hub = hub
         # Set by the background controllers to be woken after writes that may need their work.
         self.on_commit: list[Callable[[list[Event]], None]] = []
+        # While not None, commit() collects changes here instead of storing them (see capture()).
+        self._captured: list[Change] | None = None
         for _, entry in store.items(CRD_SKEY):
             crd = entry.load()
             try:
@@ -140,7 +144,22 @@ class ApiCore:
 
     # -- plumbing --------------------------------------------------------------------------------------
 
+    @contextmanager
+    def capture(self) -> Iterator[list[Change]]:
+        """Run a write without storing it: its changes are collected, for admission to commit later."""
+        if self._captured is not None:
+            raise RuntimeError("writes are already being captured")
+        captured: list[Change] = []
+        self._captured = captured
+        try:
+            yield captured
+        finally:
+            self._captured = None
+
     def commit(self, changes: list[Change]) -> list[Event]:
+        if self._captured is not None:
+            self._captured.extend(changes)
+            return []
         events = self.store.commit(changes)
         unserved: list[str] = []
         for ev in events:
