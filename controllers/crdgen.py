@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .api.base import CATEGORY, VERSION, Kind
+from .api.base import VERSION, Kind
 
 _DROP = {"title", "examples", "discriminator", "$defs"}
 
@@ -128,7 +128,7 @@ def crd_for(kind: Kind) -> dict[str, Any]:
         "listKind": f"{kind.kind}List",
         "plural": kind.plural,
         "singular": kind.singular,
-        "categories": [CATEGORY],
+        "categories": [kind.category],
     }
     if kind.short_names:
         names["shortNames"] = list(kind.short_names)

@@ -14,6 +14,7 @@ import kopf
 from operators.compute import handlers  # noqa: F401 - registers the compute handlers
 from operators.compute.metrics import serve
 from operators.compute.operator import Options
+from operators.network import handlers as network_handlers  # noqa: F401 - registers the network handlers
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,6 +17,8 @@ from pydantic.alias_generators import to_camel
 GROUP_SUFFIX = "kumulus.dev"
 VERSION = "v1alpha1"
 CATEGORY = "kumulus"
+INTERNAL_CATEGORY = "kumulus-internal"
+"""The category of internal kinds (written by controllers only), kept out of `kubectl get kumulus`."""
 
 # -- scalar types with Kubernetes formats (validated by the API server from the generated schema) --------
 
@@ -147,11 +149,17 @@ class Kind:
     # CEL rules on the whole spec (cross-field), e.g. {"rule": "...", "message": "..."}.
     spec_rules: tuple[dict[str, str], ...] = ()
     spec_required: bool = True
+    internal: bool = False
+    """Written by the controllers only (e.g. IPAddressClaim): no example, category kumulus-internal."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def api_group(self) -> str:
         return f"{self.group}.{GROUP_SUFFIX}"
+
+    @property
+    def category(self) -> str:
+        return INTERNAL_CATEGORY if self.internal else CATEGORY
 
     @property
     def singular(self) -> str:

@@ -728,6 +728,42 @@ EXTERNAL_NETWORK_RULES: tuple[dict[str, str], ...] = (
 )
 
 
+# -- IPAddressClaim (internal) --------------------------------------------------------------------------
+
+
+class ClaimPurpose(StrEnum):
+    FIXED_IP = "FixedIP"
+    MAC_ADDRESS = "MACAddress"
+    FLOATING_IP = "FloatingIP"
+    ROUTER_GATEWAY = "RouterGateway"
+    SEGMENT = "Segment"
+
+
+class ClaimOwner(KumulusModel):
+    """The object holding the claim."""
+
+    kind: str = Field(max_length=63, description="Kind of the owner, e.g. Port.")
+    namespace: str | None = Field(default=None, max_length=63, description="Namespace of the owner.")
+    name: str = Field(max_length=253, description="Name of the owner.")
+    uid: str = Field(max_length=64, description="UID of the owner: a claim whose owner UID is gone is freed.")
+
+
+class IPAddressClaimSpec(KumulusModel):
+    """What the claim holds. Its NAME encodes the address space and the value (controllers.ipam), so that
+    creating it is an atomic test-and-set: a second claim of the same address fails with AlreadyExists."""
+
+    purpose: ClaimPurpose = Field(description="What the value is held for.")
+    subnet: ResourceName | None = Field(default=None, description="The Subnet of a fixed IP.")
+    external_network: ResourceName | None = Field(
+        default=None, description="The ExternalNetwork of a floating IP or router gateway."
+    )
+    network: ResourceName | None = Field(
+        default=None, description="The Network of a MAC address or segmentation ID."
+    )
+    address: str = Field(max_length=64, description="The IP address, MAC address or segmentation ID held.")
+    owner: ClaimOwner = Field(description="Who holds it.")
+
+
 KINDS: tuple[Kind, ...] = (
     Kind(
         group="network",
@@ -849,5 +885,21 @@ KINDS: tuple[Kind, ...] = (
             AGE,
         ),
         spec_rules=EXTERNAL_NETWORK_RULES,
+    ),
+    Kind(
+        group="network",
+        kind="IPAddressClaim",
+        plural="ipaddressclaims",
+        spec=IPAddressClaimSpec,
+        status=None,
+        description="An IPAddressClaim holds an address (or MAC, or segmentation ID) for its owner; written "
+        "by the network controller only. Its name encodes what it holds, which makes it unique.",
+        columns=(
+            Column("Purpose", ".spec.purpose"),
+            Column("Address", ".spec.address"),
+            Column("Owner", ".spec.owner.name"),
+            AGE,
+        ),
+        internal=True,
     ),
 )

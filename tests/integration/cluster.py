@@ -39,7 +39,9 @@ class Cluster:
         crds_dir: Path | None = None,
         components: str = "none",
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.env = dict(env or {})
         self.components = components
         self.extra_args = extra_args
         self.state_dir = state_dir
@@ -87,7 +89,7 @@ class Cluster:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=ROOT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **self.env),
         )
         ready = threading.Event()
         proc = self.proc

@@ -1,0 +1,121 @@
+"""The network operator's runtime: a full list at start, the watch events, and passes over everything.
+
+Level-based: the world (controllers.network_world) holds the latest body of every network object, Server
+and claim; every change wakes a pass (after 0.2 s, so a burst of changes makes one pass), and a pass also
+runs every `resync` seconds. A pass: the Ports of Servers' NICs and the default SecurityGroups are created,
+every object is planned and its actions applied (controllers.network_plan, in dependency order), claims of
+owners that are gone are deleted, then the OVN Northbound database is synced from the world (which repairs
+drift and removes the rows of deleted objects), and only then the finalizers of released objects go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from controllers.network_plan import (
+    ORDER,
+    Actions,
+    default_security_groups,
+    ovn_objects,
+    server_ports,
+    sweep_claims,
+)
+from controllers.network_world import CLAIM, KINDS, Key, World, key_of, uid_of
+from operators.kube import Kube
+
+from .ovn import OvnSync
+from .reconciler import Reconciler
+from .resources import RESOURCES
+
+log = logging.getLogger("kumulus.network")
+DEBOUNCE = 0.2
+
+
+class NetworkOperator:
+    def __init__(self, kube: Kube, resync: float = 30.0, ovn: OvnSync | None = None) -> None:
+        self.kube = kube
+        self.resync = resync
+        self.world = World()
+        self.reconciler = Reconciler(kube, self.world)
+        self.ovn = ovn or OvnSync()
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.ovn.close()
+        await self.kube.close()
+
+    async def load(self) -> None:
+        for kind in KINDS:  # claims last: their owners are known when the sweep judges them
+            resource = RESOURCES[kind]
+            for obj in await self.kube.list(resource.path()):
+                self.world.upsert(resource.typed(obj))
+        log.info("loaded %d claims", len(self.world.objects[CLAIM]))
+
+    # -- watch events ---------------------------------------------------------------------------------
+
+    def on_event(self, kind: str, event_type: str | None, obj: dict[str, Any]) -> None:
+        typed = RESOURCES[kind].typed(obj)
+        if event_type == "DELETED":
+            kept = self.world.objects[kind].get(key_of(typed))
+            if kept is not None and uid_of(kept) == uid_of(typed):
+                self.world.remove(kind, key_of(typed))
+        else:
+            self.world.upsert(typed)
+        self.wake.set()
+
+    # -- passes ---------------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), max(deadline - loop.time(), 0))
+            if loop.time() < deadline:
+                await asyncio.sleep(DEBOUNCE)
+            else:
+                deadline = loop.time() + self.resync
+            self.wake.clear()
+            try:
+                await self.run_pass()
+            except Exception:
+                log.exception("network pass failed (retried)")
+                await asyncio.sleep(1.0)
+                self.wake.set()
+
+    async def run_pass(self) -> int:
+        """One pass over everything; returns the API writes made."""
+        w, r = self.world, self.reconciler
+        before = r.writes
+        for server in list(w.all("Server")):
+            for body in server_ports(server, w):
+                await r.create("Port", body)
+        for body in default_security_groups(w):
+            await r.create("SecurityGroup", body)
+        released: list[tuple[str, Key, Actions]] = []
+        for kind in ORDER:
+            for key in list(w.objects[kind]):
+                actions = await r.reconcile(kind, key)
+                if actions is not None:
+                    released.append((kind, key, actions))
+        await r.delete_claims(tuple(sweep_claims(w)))
+        gone = [uid_of(o) for kind, key, _ in released if (o := w.objects[kind].get(key)) is not None]
+        if await self.ovn.sync(ovn_objects(w, gone)):
+            for kind, key, actions in released:
+                await r.release(kind, actions, key)
+        writes = r.writes - before
+        if writes:
+            log.info("network pass: %d writes", writes)
+        return writes
