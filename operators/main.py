@@ -15,6 +15,7 @@ from operators.compute import handlers  # noqa: F401 - registers the compute han
 from operators.compute.metrics import serve
 from operators.compute.operator import Options
 from operators.network import handlers as network_handlers  # noqa: F401 - registers the network handlers
+from operators.quota import handlers as quota_handlers  # noqa: F401 - registers the quota webhook and handlers
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -204,6 +204,16 @@ def test_anti_affinity_group_spreads(cluster: Cluster, namespace: str) -> None:
 
 
 def test_too_big_server_is_unschedulable(cluster: Cluster, namespace: str) -> None:
+    # m1.huge is beyond the default RAM quota: lift it, and wait until the quota operator counts the Quota.
+    quota = {"limits": {"ramMiB": -1}}
+    meta = {"name": "quota", "namespace": namespace}
+    apply(
+        cluster,
+        {"apiVersion": "infra.kumulus.dev/v1alpha1", "kind": "Quota", "metadata": meta, "spec": quota},
+    )
+    wait_for(
+        lambda: (get(cluster, namespace, "quota", "quota.infra.kumulus.dev").get("status") or {}).get("used")
+    )
     create_server(cluster, namespace, "big", "m1.huge")
 
     def check() -> dict[str, Any] | None:
