@@ -14,8 +14,10 @@ import kopf
 from operators.compute import handlers  # noqa: F401 - registers the compute handlers
 from operators.compute.metrics import serve
 from operators.compute.operator import Options
+from operators.image import handlers as image_handlers  # noqa: F401 - registers the image handlers
 from operators.network import handlers as network_handlers  # noqa: F401 - registers the network handlers
 from operators.quota import handlers as quota_handlers  # noqa: F401 - registers the quota webhook and handlers
+from operators.storage import handlers as storage_handlers  # noqa: F401 - registers the storage handlers
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,0 +1,486 @@
+"""What the storage operator does with each Volume, VolumeSnapshot, Image and ClusterImage, as data: pure
+and level-based.
+
+    actions = plan(kind, obj, world, backend)
+
+`world` holds the latest body of every object by kind and (namespace, name); `backend` is what the storage
+backend holds: backend id -> size in GiB (0 for images and snapshots), only for finished work. The operator
+applies `Actions` in order: the finalizer list (ONE metadata merge patch), the backend `ops` (idempotent
+requests: the backend does the Ceph work and reports completion, which wakes another pass), ONE status
+PUT. Planning again on the result gives no actions.
+
+Backend ids are RBD names: `rbd/<pool>/volume-<uid>`, `rbd/<pool>/image-<uid>` and
+`<volume id>@snapshot-<uid>`.
+
+Attachment rules (Cinder's, with the stretched zone): a Server listing a Volume in spec.volumes gets it
+once the Server is placed (status.host) if it is in the Volume's zone (an sz1 Volume only with sz1
+Servers) and, unless the VolumeType has multiAttach, nothing else holds it. A violating Server is named
+by the Volume's condition AttachmentRefused (the compute operator reads it). Deletion is blocked, as
+Cinder's "in use" errors, while a Volume is attached or has snapshots or clones, while a VolumeSnapshot
+has volumes restored from it, and while an image has volumes cloned from it: condition DeletionBlocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controllers.conditions import changed, set_condition
+
+Obj = Mapping[str, Any]
+Key = tuple[str, str]
+World = Mapping[str, Mapping[Key, Obj]]
+Backend = Mapping[str, int]
+
+GROUP = "storage.kumulus.dev"
+FINALIZERS = {
+    "Volume": f"{GROUP}/volume",
+    "VolumeSnapshot": f"{GROUP}/snapshot",
+    "Image": "image.kumulus.dev/image",
+    "ClusterImage": "image.kumulus.dev/image",
+}
+STRETCHED_ZONE = "sz1"
+DEFAULT_POOL = "volumes"
+DEFAULT_ROOT_GIB = 10
+_MAX_NAMED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOp:
+    """One request to the storage backend, idempotent: `create` (from `source`, a backend id, if set),
+    `resize` to `size_gib`, `delete`."""
+
+    op: str
+    backend_id: str
+    zone: str
+    size_gib: int = 0
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Actions:
+    finalizers: list[str] | None = None
+    """The new finalizer list, when it changes."""
+    ops: tuple[BackendOp, ...] = ()
+    status: dict[str, Any] | None = None
+    """The whole new status, when it changes."""
+
+    @property
+    def empty(self) -> bool:
+        return self.finalizers is None and not self.ops and self.status is None
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+
+
+def key_of(obj: Obj) -> Key:
+    meta = obj["metadata"]
+    return str(meta.get("namespace") or ""), str(meta["name"])
+
+
+def _deleting(obj: Obj) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
+def _spec(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("spec") or {}
+
+
+def _status(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("status") or {}
+
+
+def _get(w: World, kind: str, namespace: str, name: str | None) -> Obj | None:
+    return None if not name else w.get(kind, {}).get((namespace, name))
+
+
+def _named(what: Iterable[str]) -> str:
+    names = sorted(set(what))
+    more = f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else ""
+    return ", ".join(names[:_MAX_NAMED]) + more
+
+
+def _finalizers(obj: Obj, kind: str, present: bool) -> list[str] | None:
+    have = list(obj["metadata"].get("finalizers") or [])
+    mine = FINALIZERS[kind]
+    if present and mine not in have:
+        return [*have, mine]
+    if not present and mine in have:
+        return [f for f in have if f != mine]
+    return None
+
+
+def _status_actions(
+    obj: Obj, fields: Mapping[str, Any], conditions: list[dict[str, Any]], ops: tuple[BackendOp, ...] = ()
+) -> Actions:
+    old = dict(_status(obj))
+    new = {k: v for k, v in {**old, **fields}.items() if v is not None}
+    new["conditions"] = conditions
+    new["observedGeneration"] = obj["metadata"].get("generation")
+    if new.get("observedGeneration") is None:
+        new.pop("observedGeneration")
+    same = {k: v for k, v in new.items() if k != "conditions"} == {
+        k: v for k, v in old.items() if k != "conditions"
+    } and not changed(old.get("conditions"), conditions)
+    return Actions(ops=ops, status=None if same else new)
+
+
+def _conditions(
+    obj: Obj, *sets: tuple[str, bool, str, str], drop: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    gen = obj["metadata"].get("generation")
+    out = [c for c in _status(obj).get("conditions") or () if c.get("type") not in set(drop)]
+    for kind, status, reason, message in sets:
+        out = set_condition(out, kind, status, reason, message, gen)
+    return out
+
+
+def _blocked(obj: Obj, kind: str, users: list[str], phase: str | None) -> Actions:
+    conds = _conditions(obj, ("DeletionBlocked", True, "InUse", f"{kind} is in use by {_named(users)}"))
+    return _status_actions(obj, {"phase": phase}, conds)
+
+
+# -- references -----------------------------------------------------------------------------------------
+
+
+def resolve_image(w: World, namespace: str, name: str | None) -> Obj | None:
+    """An Image of that name in the namespace, else the ClusterImage."""
+    return _get(w, "Image", namespace, name) or _get(w, "ClusterImage", "", name)
+
+
+def volume_type(w: World, vol: Obj) -> Obj | None:
+    name = _spec(vol).get("volumeType") or _status(vol).get("volumeType")
+    if name:
+        return _get(w, "VolumeType", "", name)
+    defaults = [t for t in w.get("VolumeType", {}).values() if _spec(t).get("isDefault")]
+    return sorted(defaults, key=lambda t: t["metadata"]["name"])[0] if defaults else None
+
+
+def _pool(vtype: Obj, zone: str) -> str | None:
+    return next((b["pool"] for b in _spec(vtype).get("backends") or () if b.get("zone") == zone), None)
+
+
+def volume_zone(vol: Obj, vtype: Obj | None) -> str | None:
+    zone = _status(vol).get("zone") or _spec(vol).get("zone")
+    if zone:
+        return str(zone)
+    backends = _spec(vtype).get("backends") if vtype else None
+    return str(backends[0]["zone"]) if backends else None
+
+
+def server_zone(server: Obj) -> str | None:
+    zone = _status(server).get("zone") or _spec(server).get("zone")
+    return str(zone) if zone else None
+
+
+def _created(obj: Obj) -> tuple[str, str]:
+    return str(obj["metadata"].get("creationTimestamp") or ""), str(obj["metadata"]["name"])
+
+
+# -- attachments ----------------------------------------------------------------------------------------
+
+
+def attachments(
+    vol: Obj, zone: str, multi_attach: bool, servers: Iterable[Obj]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The attachments of a Volume and the Servers refused (name -> the rule), from the Servers listing it.
+
+    Servers already attached keep their place; then the oldest first. A Server not yet placed waits."""
+    name = vol["metadata"]["name"]
+    held = {a.get("server") for a in _status(vol).get("attachments") or ()}
+    wanting = [
+        s
+        for s in servers
+        if not _deleting(s) and any(v.get("volume") == name for v in _spec(s).get("volumes") or ())
+    ]
+    wanting.sort(key=lambda s: (s["metadata"]["name"] not in held, _created(s)))
+    out: list[dict[str, Any]] = []
+    refused: dict[str, str] = {}
+    for server in wanting:
+        sname = server["metadata"]["name"]
+        szone = server_zone(server)
+        if szone is None:
+            continue
+        if zone == STRETCHED_ZONE and szone != STRETCHED_ZONE:
+            refused[sname] = f"volumes in {STRETCHED_ZONE} attach only to Servers in {STRETCHED_ZONE}"
+        elif szone != zone:
+            refused[sname] = f"the Server is in {szone}, the Volume in {zone}: volumes attach in their zone"
+        elif out and not multi_attach:
+            refused[sname] = f"already attached to {out[0]['server']} and its VolumeType is not multiAttach"
+        elif _status(server).get("host"):
+            out.append({"server": sname, "host": _status(server)["host"]})
+    return out, refused
+
+
+# -- Volume ---------------------------------------------------------------------------------------------
+
+
+class _Wait(Exception):
+    def __init__(self, reason: str, message: str, terminal: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.terminal = terminal
+
+
+def _source_id(vol: Obj, zone: str, w: World) -> str | None:
+    """The backend id the Volume is cloned from (None: blank); _Wait while the source is not ready."""
+    ns = key_of(vol)[0]
+    source = _spec(vol).get("source") or {}
+    if source.get("image"):
+        image = resolve_image(w, ns, source["image"])
+        if image is None:
+            raise _Wait("ImageNotFound", f"image {source['image']} does not exist")
+        entry = next((z for z in _status(image).get("zones") or () if z.get("zone") == zone), None)
+        if entry is None or entry.get("phase") != "Available" or not entry.get("backendId"):
+            raise _Wait("ImageNotAvailable", f"image {source['image']} is not yet available in {zone}")
+        return str(entry["backendId"])
+    if source.get("snapshot"):
+        snap = _get(w, "VolumeSnapshot", ns, source["snapshot"])
+        if snap is None or _status(snap).get("phase") != "Available":
+            raise _Wait("SnapshotNotAvailable", f"snapshot {source['snapshot']} is not available")
+        return str(_status(snap)["backendId"])
+    if source.get("volume"):
+        src = _get(w, "Volume", ns, source["volume"])
+        if src is None or _status(src).get("phase") not in ("Available", "InUse"):
+            raise _Wait("SourceNotAvailable", f"volume {source['volume']} is not available")
+        return str(_status(src)["backendId"])
+    return None
+
+
+def _volume_users(vol: Obj, w: World, attached: list[dict[str, Any]]) -> list[str]:
+    ns, name = key_of(vol)
+    users = [f"Server {a['server']}" for a in attached]
+    users += [
+        f"VolumeSnapshot {k[1]}"
+        for k, s in w.get("VolumeSnapshot", {}).items()
+        if k[0] == ns and _spec(s).get("volume") == name
+    ]
+    users += [
+        f"Volume {k[1]}"
+        for k, v in w.get("Volume", {}).items()
+        if k[0] == ns and (_spec(v).get("source") or {}).get("volume") == name
+    ]
+    return users
+
+
+def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
+    st = _status(vol)
+    vtype = volume_type(w, vol)
+    zone = volume_zone(vol, vtype)
+    backend_id = st.get("backendId")
+    if _deleting(vol):
+        if FINALIZERS["Volume"] not in (vol["metadata"].get("finalizers") or ()):
+            return Actions()
+        multi = bool(vtype and _spec(vtype).get("multiAttach"))
+        attached, _ = attachments(vol, zone or "", multi, w.get("Server", {}).values()) if zone else ([], {})
+        users = _volume_users(vol, w, attached)
+        if users:
+            return _blocked(vol, "Volume", users, st.get("phase"))
+        if backend_id and backend_id in backend:
+            op = BackendOp("delete", str(backend_id), str(zone or ""))
+            conds = _conditions(vol, ("Ready", False, "Deleting", "the volume is being deleted"))
+            return _status_actions(vol, {"phase": "Deleting", "attachments": []}, conds, (op,))
+        return Actions(finalizers=_finalizers(vol, "Volume", False))
+    fins = _finalizers(vol, "Volume", True)
+    if fins is not None:
+        return Actions(finalizers=fins)
+    size = int(_spec(vol).get("sizeGiB") or 1)
+    type_name = vtype["metadata"]["name"] if vtype else None
+    try:
+        if vtype is None:
+            raise _Wait(
+                "InvalidSpec",
+                f"VolumeType {_spec(vol).get('volumeType') or '(default)'} does not exist",
+                True,
+            )
+        pool = _pool(vtype, zone or "")
+        if zone is None or pool is None:
+            raise _Wait("InvalidSpec", f"VolumeType {type_name} has no backend in zone {zone}", True)
+        if not backend_id:
+            backend_id = f"rbd/{pool}/volume-{vol['metadata']['uid']}"
+        if backend_id not in backend:
+            source = _source_id(vol, zone, w)
+            op = BackendOp("create", backend_id, zone, size, source)
+            conds = _conditions(vol, ("Ready", False, "Creating", "the volume is being created"))
+            creating = {"phase": "Creating", "zone": zone, "volumeType": type_name, "backendId": backend_id}
+            return _status_actions(vol, creating, conds, (op,))
+    except _Wait as wait:
+        conds = _conditions(vol, ("Ready", False, wait.reason, wait.message))
+        phase = "Error" if wait.terminal else "Creating"
+        return _status_actions(vol, {"phase": phase, "zone": zone, "volumeType": type_name}, conds)
+    have = backend[backend_id]
+    fields: dict[str, Any] = {"zone": zone, "volumeType": type_name, "backendId": backend_id, "sizeGiB": have}
+    multi = bool(_spec(vtype).get("multiAttach"))
+    attached, refused = attachments(vol, zone, multi, w.get("Server", {}).values())
+    fields["attachments"] = attached
+    refusal: list[tuple[str, bool, str, str]] = []
+    if refused:
+        text = "; ".join(f"Server {s}: {rule}" for s, rule in sorted(refused.items()))
+        refusal = [("AttachmentRefused", True, "AttachmentRuleViolated", text)]
+    drop = ["DeletionBlocked"] + ([] if refused else ["AttachmentRefused"])
+    ops: tuple[BackendOp, ...] = ()
+    if have < size:
+        ops = (BackendOp("resize", backend_id, zone, size),)
+        fields["phase"] = "Extending"
+        ready = ("Ready", False, "Extending", f"extending from {have} to {size} GiB")
+    else:
+        phase = "InUse" if attached else "Available"
+        fields["phase"] = phase
+        ready = ("Ready", True, phase, "")
+    return _status_actions(vol, fields, _conditions(vol, ready, *refusal, drop=drop), ops)
+
+
+# -- VolumeSnapshot -------------------------------------------------------------------------------------
+
+
+def plan_snapshot(snap: Obj, w: World, backend: Backend) -> Actions:
+    ns, name = key_of(snap)
+    st = _status(snap)
+    backend_id = st.get("backendId")
+    if _deleting(snap):
+        if FINALIZERS["VolumeSnapshot"] not in (snap["metadata"].get("finalizers") or ()):
+            return Actions()
+        users = [
+            f"Volume {k[1]}"
+            for k, v in w.get("Volume", {}).items()
+            if k[0] == ns and (_spec(v).get("source") or {}).get("snapshot") == name
+        ]
+        if users:
+            return _blocked(snap, "VolumeSnapshot", users, st.get("phase"))
+        if backend_id and backend_id in backend:
+            op = BackendOp("delete", str(backend_id), "")
+            conds = _conditions(snap, ("Ready", False, "Deleting", "the snapshot is being deleted"))
+            return _status_actions(snap, {"phase": "Deleting"}, conds, (op,))
+        return Actions(finalizers=_finalizers(snap, "VolumeSnapshot", False))
+    fins = _finalizers(snap, "VolumeSnapshot", True)
+    if fins is not None:
+        return Actions(finalizers=fins)
+    if backend_id and backend_id in backend:
+        conds = _conditions(snap, ("Ready", True, "Available", ""))
+        return _status_actions(snap, {"phase": "Available"}, conds)
+    vol = _get(w, "Volume", ns, _spec(snap).get("volume"))
+    vst = _status(vol) if vol else {}
+    if vol is None or vst.get("phase") not in ("Available", "InUse") or not vst.get("backendId"):
+        message = f"volume {_spec(snap).get('volume')} is not available"
+        conds = _conditions(snap, ("Ready", False, "VolumeNotAvailable", message))
+        return _status_actions(snap, {"phase": "Creating"}, conds)
+    backend_id = f"{vst['backendId']}@snapshot-{snap['metadata']['uid']}"
+    op = BackendOp("create", backend_id, str(vst.get("zone") or ""), int(vst.get("sizeGiB") or 0))
+    conds = _conditions(snap, ("Ready", False, "Creating", "the snapshot is being taken"))
+    fields = {"phase": "Creating", "backendId": backend_id, "sizeGiB": vst.get("sizeGiB")}
+    return _status_actions(snap, fields, conds, (op,))
+
+
+# -- Image and ClusterImage -----------------------------------------------------------------------------
+
+
+def _image_users(image: Obj, w: World) -> list[str]:
+    ns, name = key_of(image)
+    cluster = image.get("kind") == "ClusterImage"
+    users = []
+    for (vns, vname), vol in w.get("Volume", {}).items():
+        if (_spec(vol).get("source") or {}).get("image") != name:
+            continue
+        if (cluster and _get(w, "Image", vns, name) is None) or (not cluster and vns == ns):
+            users.append(f"Volume {vns}/{vname}" if cluster else f"Volume {vname}")
+    return users
+
+
+def plan_image(image: Obj, w: World, backend: Backend) -> Actions:
+    kind = str(image.get("kind") or "Image")
+    st = _status(image)
+    zones = sorted(w.get("Zone", {}).values(), key=lambda z: z["metadata"]["name"])
+    ids = {
+        z["metadata"][
+            "name"
+        ]: f"rbd/{_spec(z).get('cephPool') or DEFAULT_POOL}/image-{image['metadata']['uid']}"
+        for z in zones
+    }
+    recorded = {e.get("zone"): e.get("backendId") for e in st.get("zones") or ()}
+    if _deleting(image):
+        if FINALIZERS[kind] not in (image["metadata"].get("finalizers") or ()):
+            return Actions()
+        users = _image_users(image, w)
+        if users:
+            return _blocked(image, kind, users, st.get("phase"))
+        ops = tuple(BackendOp("delete", str(i), str(z)) for z, i in recorded.items() if i and i in backend)
+        if ops:
+            conds = _conditions(image, ("Ready", False, "Deleting", "the image is being deleted"))
+            return _status_actions(image, {}, conds, ops)
+        return Actions(finalizers=_finalizers(image, kind, False))
+    fins = _finalizers(image, kind, True)
+    if fins is not None:
+        return Actions(finalizers=fins)
+    entries = []
+    ops_list = []
+    for zone, backend_id in ids.items():
+        backend_id = str(recorded.get(zone) or backend_id)
+        done = backend_id in backend
+        entries.append(
+            {"zone": zone, "phase": "Available" if done else "Downloading", "backendId": backend_id}
+        )
+        if not done:
+            ops_list.append(BackendOp("create", backend_id, zone))
+    if not entries:
+        conds = _conditions(image, ("Ready", False, "Pending", "no Zone to import the image into"))
+        return _status_actions(image, {"phase": "Pending"}, conds)
+    available = bool(entries) and not ops_list
+    phase = "Available" if available else "Downloading"
+    ready = (
+        ("Ready", True, "Available", "")
+        if available
+        else ("Ready", False, "Downloading", "importing into " + _named(o.zone for o in ops_list))
+    )
+    fields = {"phase": phase, "zones": entries, "checksumVerified": True if available else None}
+    return _status_actions(image, fields, _conditions(image, ready), tuple(ops_list))
+
+
+# -- boot volumes ---------------------------------------------------------------------------------------
+
+
+def boot_volume(server: Obj, w: World) -> dict[str, Any] | None:
+    """The boot Volume `<server>-root` a Server booting from an image needs, when it does not exist yet."""
+    spec = _spec(server)
+    ns, name = key_of(server)
+    zone = server_zone(server)
+    if not spec.get("image") or _deleting(server) or zone is None:
+        return None
+    if _get(w, "Volume", ns, f"{name}-root") is not None:
+        return None
+    root = spec.get("rootDisk") or {}
+    flavor = _get(w, "Flavor", "", spec.get("flavor"))
+    size = root.get("sizeGiB") or (_spec(flavor).get("diskGiB") if flavor else None) or DEFAULT_ROOT_GIB
+    body_spec: dict[str, Any] = {
+        "sizeGiB": int(size),
+        "zone": zone,
+        "source": {"image": spec["image"]},
+        "bootable": True,
+    }
+    if root.get("volumeType"):
+        body_spec["volumeType"] = root["volumeType"]
+    meta: dict[str, Any] = {"name": f"{name}-root", "namespace": ns}
+    if root.get("deleteWithServer", True):
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": server.get("apiVersion", "compute.kumulus.dev/v1alpha1"),
+                "kind": "Server",
+                "name": name,
+                "uid": server["metadata"]["uid"],
+            }
+        ]
+    return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Volume", "metadata": meta, "spec": body_spec}
+
+
+# -- dispatch -------------------------------------------------------------------------------------------
+
+ORDER = ("ClusterImage", "Image", "Volume", "VolumeSnapshot")
+
+
+def plan(kind: str, obj: Obj, w: World, backend: Backend) -> Actions:
+    if kind == "Volume":
+        return plan_volume(obj, w, backend)
+    if kind == "VolumeSnapshot":
+        return plan_snapshot(obj, w, backend)
+    return plan_image(obj, w, backend)

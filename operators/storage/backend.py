@@ -1,0 +1,26 @@
+"""The hand-off between the storage operator, which decides, and a storage backend, which does the work.
+
+The operator submits `BackendOp`s (controllers.storage_plan): idempotent requests, submitted again on every
+pass until done. The backend reports what it holds (`state`: backend id -> size in GiB, finished work
+only) and calls `on_change` when something finished, which wakes a pass. A storage-role hostd driving RBD
+replaces the simulation (sim_backend) behind this Protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from controllers.storage_plan import BackendOp
+
+
+class StorageBackend(Protocol):
+    on_change: Callable[[], None] | None
+
+    def submit(self, op: BackendOp) -> None:
+        """Start the work of op unless it is done or under way."""
+
+    def state(self) -> Mapping[str, int]:
+        """What the backend holds: backend id -> size in GiB."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,85 @@
+"""Apply the plan of one storage object: the finalizers (merge patch), the backend requests, the status
+(PUT). Every write carries the resourceVersion read; a 409 re-reads the object and plans again."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from controllers.storage_plan import Key, key_of, plan
+from operators.kube import Conflict, Kube, NotFound, object_path
+
+from .backend import StorageBackend
+from .resources import RESOURCES
+from .world import StorageWorld
+
+log = logging.getLogger("kumulus.storage")
+ATTEMPTS = 8
+
+
+class Reconciler:
+    def __init__(self, kube: Kube, world: StorageWorld, backend: StorageBackend) -> None:
+        self.kube = kube
+        self.world = world
+        self.backend = backend
+        self.writes = 0
+
+    async def reconcile(self, kind: str, key: Key) -> None:
+        w = self.world
+        for _ in range(ATTEMPTS):
+            kept = w.objects[kind].get(key)
+            if kept is None:
+                return
+            obj = dict(kept)
+            actions = plan(kind, obj, w.objects, self.backend.state())
+            try:
+                if actions.finalizers is not None:
+                    await self.set_finalizers(kind, obj, actions.finalizers)
+                    continue
+                for op in actions.ops:
+                    self.backend.submit(op)
+                if actions.status is not None:
+                    new = RESOURCES[kind].typed({**obj, "status": actions.status})
+                    w.upsert(
+                        RESOURCES[kind].typed(
+                            await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new)
+                        )
+                    )
+                    self.writes += 1
+                return
+            except Conflict:
+                await self.refresh(kind, obj)
+            except NotFound:
+                w.remove(kind, key)
+                return
+        log.warning("%s %s: still conflicting after %d attempts", kind, "/".join(key), ATTEMPTS)
+
+    async def set_finalizers(self, kind: str, obj: dict[str, Any], finalizers: list[str]) -> None:
+        patch = {
+            "metadata": {"finalizers": finalizers, "resourceVersion": obj["metadata"]["resourceVersion"]}
+        }
+        written = await self.kube.merge_patch(object_path(RESOURCES[kind], obj), patch)
+        self.writes += 1
+        if written["metadata"].get("deletionTimestamp") and not written["metadata"].get("finalizers"):
+            self.world.remove(kind, key_of(obj))  # our finalizer was the last: it is gone
+        else:
+            self.world.upsert(RESOURCES[kind].typed(written))
+
+    async def create(self, kind: str, body: dict[str, Any]) -> None:
+        """An object the operator makes (a Server's boot Volume); 409: it exists."""
+        ns, _ = key_of(body)
+        try:
+            self.world.upsert(
+                RESOURCES[kind].typed(
+                    await self.kube.request("POST", RESOURCES[kind].path(namespace=ns), body)
+                )
+            )
+            self.writes += 1
+        except Conflict:
+            pass
+
+    async def refresh(self, kind: str, obj: dict[str, Any]) -> None:
+        try:
+            self.world.upsert(RESOURCES[kind].typed(await self.kube.get(object_path(RESOURCES[kind], obj))))
+        except NotFound:
+            self.world.remove(kind, key_of(obj))
