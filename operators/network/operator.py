@@ -25,6 +25,7 @@ from controllers.network_plan import (
 )
 from controllers.network_world import CLAIM, KINDS, Key, World, key_of, uid_of
 from operators.kube import Kube
+from operators.passes import run_passes
 
 from .ovn import OvnSync
 from .reconciler import Reconciler
@@ -78,22 +79,7 @@ class NetworkOperator:
     # -- passes ---------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), max(deadline - loop.time(), 0))
-            if loop.time() < deadline:
-                await asyncio.sleep(DEBOUNCE)
-            else:
-                deadline = loop.time() + self.resync
-            self.wake.clear()
-            try:
-                await self.run_pass()
-            except Exception:
-                log.exception("network pass failed (retried)")
-                await asyncio.sleep(1.0)
-                self.wake.set()
+        await run_passes(self.wake, self.run_pass, resync=self.resync, debounce=DEBOUNCE, name="network")
 
     async def run_pass(self) -> int:
         """One pass over everything; returns the API writes made."""

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from operators.kube import Kube
+from operators.passes import run_passes
 
 from .admission import Admission
 from .cache import Cache
@@ -61,19 +62,6 @@ class QuotaOperator:
         self.wake.set()
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), max(deadline - loop.time(), 0))
-            if loop.time() < deadline:
-                await asyncio.sleep(DEBOUNCE)
-            else:
-                deadline = loop.time() + self.resync
-            self.wake.clear()
-            try:
-                await self.status.sync()
-            except Exception:
-                log.exception("quota status pass failed (retried)")
-                await asyncio.sleep(1.0)
-                self.wake.set()
+        await run_passes(
+            self.wake, self.status.sync, resync=self.resync, debounce=DEBOUNCE, name="quota status"
+        )

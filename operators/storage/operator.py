@@ -15,6 +15,7 @@ from typing import Any
 
 from controllers.storage_plan import ORDER, boot_volume, key_of
 from operators.kube import Kube
+from operators.passes import run_passes
 
 from .backend import StorageBackend
 from .reconciler import Reconciler
@@ -83,22 +84,7 @@ class StorageOperator:
     # -- passes ---------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), max(deadline - loop.time(), 0))
-            if loop.time() < deadline:
-                await asyncio.sleep(DEBOUNCE)
-            else:
-                deadline = loop.time() + self.resync
-            self.wake.clear()
-            try:
-                await self.run_pass()
-            except Exception:
-                log.exception("storage pass failed (retried)")
-                await asyncio.sleep(1.0)
-                self.wake.set()
+        await run_passes(self.wake, self.run_pass, resync=self.resync, debounce=DEBOUNCE, name="storage")
 
     async def run_pass(self) -> int:
         """One pass over everything; returns the API writes made."""
