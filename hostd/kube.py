@@ -114,7 +114,9 @@ class Kube:
             self._session = aiohttp.ClientSession(
                 base_url=self.config.server,
                 headers=headers,
-                connector=aiohttp.TCPConnector(ssl=self._ssl()),
+                # No pool limit: every simulated host in this process keeps a watch open, and with aiohttp's
+                # default of 100 connections more than ~95 hosts starved their own writes (bench/README.md).
+                connector=aiohttp.TCPConnector(ssl=self._ssl(), limit=0),
             )
         return self._session
 
