@@ -28,15 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
-import math
 import os
 import random
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,13 +45,13 @@ from typing import Any
 
 import aiohttp
 import yaml
+from benchlib import JSON, Api, cpu_seconds, free_port, make_session, percentile, quiet_client_gc
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGETS_CRD = ROOT / "tests" / "integration" / "data" / "widgets-crd.yaml"
 WIDGET_API = "test.kumulus.dev/v1alpha1"
 WIDGETS_PATH = "/apis/test.kumulus.dev/v1alpha1/namespaces/{ns}/widgets"
 CONFIGMAPS_PATH = "/api/v1/namespaces/{ns}/configmaps"
-JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 MiB = 1024 * 1024
 
@@ -65,12 +61,6 @@ TARGET_RSS_BYTES = 200 * MiB
 
 
 # -- the server under test ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -139,7 +129,7 @@ class Server:
         return self._status_kib("VmHWM") * 1024
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.pid)
+        return cpu_seconds(self.pid)
 
     def stop(self) -> None:
         if self.proc is None:
@@ -154,23 +144,7 @@ class Server:
         self.proc = None
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # -- statistics ---------------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of values (nan when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100.0 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 def ms(seconds: float) -> str:
@@ -202,51 +176,7 @@ class CpuMeter:
         return f"server CPU {server:.0f}% of a core, load generator {client:.0f}%"
 
 
-@contextlib.contextmanager
-def quiet_client_gc() -> Iterator[None]:
-    """No garbage-collector pauses in this process while it times requests (they are not the server's)."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-
-
 # -- the client -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Api:
-    """A bearer-token HTTPS client of the server, over one keep-alive connection pool."""
-
-    base: str
-    session: aiohttp.ClientSession
-
-    async def call(
-        self, method: str, path: str, body: bytes | None = None, ctype: str = JSON
-    ) -> tuple[int, bytes]:
-        headers = {"Content-Type": ctype} if body is not None else None
-        async with self.session.request(method, self.base + path, data=body, headers=headers) as resp:
-            return resp.status, await resp.read()
-
-    async def must(self, method: str, path: str, body: Any = None, ctype: str = JSON) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        status, raw = await self.call(method, path, data, ctype)
-        if status >= 300:
-            raise SystemExit(f"{method} {path} failed ({status}): {raw[:500]!r}")
-        out: dict[str, Any] = json.loads(raw)
-        return out
-
-
-def make_session(token: str, ca: Path, connections: int) -> aiohttp.ClientSession:
-    ctx = ssl.create_default_context(cafile=str(ca))
-    connector = aiohttp.TCPConnector(ssl=ctx, limit=connections, keepalive_timeout=60)
-    headers = {"Authorization": f"Bearer {token}", "Accept": JSON}
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-    return aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout)
 
 
 def widget(name: str, i: int, padding: int) -> dict[str, Any]:

@@ -45,33 +45,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import math
 import os
 import re
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
+from benchlib import Api, cpu_seconds, free_port, make_session, percentile, quiet_client_gc
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE = "/apis/compute.kumulus.dev/v1alpha1"
 INFRA = "/apis/infra.kumulus.dev/v1alpha1"
-JSON = "application/json"
 MiB = 1024 * 1024
 
 ZONES = {"az1": ["dc1"], "az2": ["dc2"], "az3": ["dc3"], "sz1": ["dc1", "dc2", "dc3"]}
@@ -108,28 +104,12 @@ TARGET_OPERATOR_RSS = 250 * MiB
 # -- the cluster under test --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def status_kib(pid: int, key: str) -> int:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds (0 if it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Cluster:
@@ -312,15 +292,6 @@ class CpuMeter:
 # -- statistics ---------------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of values (nan when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100.0 * len(ordered)) - 1))
-    return ordered[rank]
-
-
 def secs(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
 
@@ -329,47 +300,7 @@ def mean(values: list[int] | list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-@contextlib.contextmanager
-def quiet_client_gc() -> Iterator[None]:
-    """No garbage-collector pauses in this process while it times (they are not the cluster's)."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-
-
 # -- the client -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Api:
-    base: str
-    session: aiohttp.ClientSession
-
-    async def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        headers = {"Content-Type": JSON} if body is not None else None
-        async with self.session.request(method, self.base + path, data=body, headers=headers) as resp:
-            return resp.status, await resp.read()
-
-    async def must(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        status, raw = await self.call(method, path, data)
-        if status >= 300:
-            raise SystemExit(f"{method} {path} failed ({status}): {raw[:500]!r}")
-        out: dict[str, Any] = json.loads(raw)
-        return out
-
-
-def make_session(token: str, ca: Path, connections: int) -> aiohttp.ClientSession:
-    ctx = ssl.create_default_context(cafile=str(ca))
-    connector = aiohttp.TCPConnector(ssl=ctx, limit=connections, keepalive_timeout=60)
-    headers = {"Authorization": f"Bearer {token}", "Accept": JSON}
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-    return aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout)
 
 
 def servers_path(ns: str) -> str:
