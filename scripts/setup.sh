@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-pip python3-yaml openssl ca-certificates make git curl unzip
-  ovn-central ovn-host openvswitch-switch openvswitch-common)
+  ovn-central ovn-host openvswitch-switch openvswitch-common
+  # the real data plane (../shared/notes/machine-recipes.md): libvirt + QEMU (TCG), Ceph, guest image tools
+  libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils qemu-block-extra
+  ceph-mon ceph-osd ceph-mgr ceph-common python3-rbd python3-rados python3-libvirt
+  haproxy dnsmasq-base iproute2 iputils-ping ethtool busybox-static cpio
+  syslinux syslinux-common mtools dosfstools)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
