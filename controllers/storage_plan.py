@@ -18,6 +18,11 @@ Servers) and, unless the VolumeType has multiAttach, nothing else holds it. A vi
 by the Volume's condition AttachmentRefused (the compute operator reads it). Deletion is blocked, as
 Cinder's "in use" errors, while a Volume is attached or has snapshots or clones, while a VolumeSnapshot
 has volumes restored from it, and while an image has volumes cloned from it: condition DeletionBlocked.
+
+Events (controllers.compute_plan.Event) come with the status write that makes a transition, so planning
+again plans none: a phase change (Warning for Error), a Ready reason that is not the phase (a wait or a
+failure, e.g. ImageNotFound), attachments made and ended, AttachmentRefused and DeletionBlocked raised
+or changed (Warning), and the finalizer's removal of a deleted object (Deleted).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.conditions import changed, set_condition
+from controllers.compute_plan import Event
+from controllers.conditions import changed, find, set_condition
 
 Obj = Mapping[str, Any]
 Key = tuple[str, str]
@@ -65,6 +71,8 @@ class Actions:
     ops: tuple[BackendOp, ...] = ()
     status: dict[str, Any] | None = None
     """The whole new status, when it changes."""
+    events: tuple[Event, ...] = ()
+    """To post once the finalizers or the status are written (only transitions: none when nothing changes)."""
 
     @property
     def empty(self) -> bool:
@@ -123,7 +131,77 @@ def _status_actions(
     same = {k: v for k, v in new.items() if k != "conditions"} == {
         k: v for k, v in old.items() if k != "conditions"
     } and not changed(old.get("conditions"), conditions)
-    return Actions(ops=ops, status=None if same else new)
+    if same:
+        return Actions(ops=ops)
+    return Actions(ops=ops, status=new, events=transition_events(old, new))
+
+
+# -- events ---------------------------------------------------------------------------------------------
+
+FAILED_PHASES = frozenset({"Error"})
+FAILURE_REASONS = frozenset({"InvalidSpec", "ImageNotFound"})
+"""Ready reasons that need the user (the others are waits that end by themselves)."""
+RAISED = {"AttachmentRefused": "AttachmentRefused", "DeletionBlocked": "DeletionBlocked"}
+"""Conditions that report a refusal while True: condition type -> Event reason."""
+
+
+def _cond(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    return find(status.get("conditions"), kind) or {}
+
+
+def _servers(status: Mapping[str, Any]) -> dict[str, str]:
+    return {str(a.get("server")): str(a.get("host") or "") for a in status.get("attachments") or ()}
+
+
+def transition_events(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Event, ...]:
+    """The Events of a status change old -> new (none if nothing an Event reports changed)."""
+    events: list[Event] = []
+    ready, was_ready = _cond(new, "Ready"), _cond(old, "Ready")
+    phase, old_phase = new.get("phase"), old.get("phase")
+    failed = phase in FAILED_PHASES
+    # A Ready reason other than the phase (a wait, a failure) gets its own Event, but in Error the
+    # phase's Warning already carries it.
+    explained = ready.get("status") == "False" and ready.get("reason") not in (None, phase) and not failed
+    if phase and phase != old_phase:
+        detail = ""
+        if ready.get("message") and not explained:
+            detail = f": {ready['reason']}: {ready['message']}" if failed else f": {ready['message']}"
+        kind = "Warning" if failed else "Normal"
+        events.append(Event(kind, str(phase), f"{old_phase or 'new'} -> {phase}{detail}"))
+    if explained and (ready.get("reason"), ready.get("message")) != (
+        was_ready.get("reason"),
+        was_ready.get("message"),
+    ):
+        kind = "Warning" if ready["reason"] in FAILURE_REASONS else "Normal"
+        events.append(Event(kind, str(ready["reason"]), str(ready.get("message") or "")))
+    attached, was_attached = _servers(new), _servers(old)
+    for server in sorted(set(attached) - set(was_attached)):
+        events.append(Event("Normal", "Attached", f"attached to Server {server} on Host {attached[server]}"))
+    for server in sorted(set(was_attached) - set(attached)):
+        events.append(Event("Normal", "Detached", f"detached from Server {server}"))
+    for ctype, reason in RAISED.items():
+        now, before = _cond(new, ctype), _cond(old, ctype)
+        if now.get("status") == "True" and (before.get("status"), before.get("message")) != (
+            "True",
+            now.get("message"),
+        ):
+            events.append(Event("Warning", reason, str(now.get("message") or "")))
+        elif before.get("status") == "True" and now.get("status") != "True":
+            events.append(Event("Normal", f"{reason}Cleared", f"no longer {_spaced(reason)}"))
+    return tuple(events)
+
+
+def _spaced(name: str) -> str:
+    """AttachmentRefused -> attachment refused."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+
+
+def _released(obj: Obj, kind: str) -> Actions:
+    """A deleted object's finalizer removed: it is gone once this is written."""
+    return Actions(
+        finalizers=_finalizers(obj, kind, False),
+        events=(Event("Normal", "Deleted", f"the {kind} is deleted"),),
+    )
 
 
 def _conditions(
@@ -282,7 +360,7 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
             op = BackendOp("delete", str(backend_id), str(zone or ""))
             conds = _conditions(vol, ("Ready", False, "Deleting", "the volume is being deleted"))
             return _status_actions(vol, {"phase": "Deleting", "attachments": []}, conds, (op,))
-        return Actions(finalizers=_finalizers(vol, "Volume", False))
+        return _released(vol, "Volume")
     fins = _finalizers(vol, "Volume", True)
     if fins is not None:
         return Actions(finalizers=fins)
@@ -353,7 +431,7 @@ def plan_snapshot(snap: Obj, w: World, backend: Backend) -> Actions:
             op = BackendOp("delete", str(backend_id), "")
             conds = _conditions(snap, ("Ready", False, "Deleting", "the snapshot is being deleted"))
             return _status_actions(snap, {"phase": "Deleting"}, conds, (op,))
-        return Actions(finalizers=_finalizers(snap, "VolumeSnapshot", False))
+        return _released(snap, "VolumeSnapshot")
     fins = _finalizers(snap, "VolumeSnapshot", True)
     if fins is not None:
         return Actions(finalizers=fins)
@@ -409,7 +487,7 @@ def plan_image(image: Obj, w: World, backend: Backend) -> Actions:
         if ops:
             conds = _conditions(image, ("Ready", False, "Deleting", "the image is being deleted"))
             return _status_actions(image, {}, conds, ops)
-        return Actions(finalizers=_finalizers(image, kind, False))
+        return _released(image, kind)
     fins = _finalizers(image, kind, True)
     if fins is not None:
         return Actions(finalizers=fins)

@@ -57,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lease-seconds", type=float, default=10.0, help="Lease renewal interval")
     p.add_argument("--sim-hosts", type=int, default=0, help="run N simulated hosts instead of --host")
     p.add_argument("--metrics-port", type=int, default=0, help="Prometheus metrics port (0: off)")
+    p.add_argument("--metrics-address", default="0.0.0.0", help="the metrics server's address")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -112,7 +113,8 @@ async def run(args: argparse.Namespace) -> int:
         HostAgent(kube, cfg, make_driver(cfg.driver, cfg.capacity, cfg.boot_delay), flavors)
         for cfg in host_configs(args)
     ]
-    metrics.serve(int(args.metrics_port))
+    metrics.declare(a.name for a in agents)
+    metrics.serve(int(args.metrics_port), str(args.metrics_address))
     log.info("hostd: running %d host(s): %s", len(agents), ", ".join(a.name for a in agents))
     main = asyncio.gather(*(a.run() for a in agents))
     loop = asyncio.get_running_loop()

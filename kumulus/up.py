@@ -3,6 +3,8 @@
 Starts the embedded API server (TLS, bearer tokens), installs the CRDs found in crds/, writes a
 kubeconfig, then runs the operators and a local hostd (when those packages provide an entry point) as
 child processes that talk to the API over HTTPS with their own tokens, as they would in a cluster.
+Each child serves Prometheus metrics on a port of the API server's address: the ports of the last start
+when they are free, else free ones; printed, and kept in <state dir>/metrics.yaml (component -> URL).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import ssl
 import sys
 from dataclasses import dataclass
@@ -134,7 +137,44 @@ def install_crds(core: ApiCore, directory: Path) -> int:
     return count
 
 
-def _component_commands(opts: UpOptions) -> list[tuple[str, list[str]]]:
+def _port_free(address: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(address: str) -> int:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])
+
+
+def metrics_ports(state: Path, names: tuple[str, ...], address: str) -> dict[str, int]:
+    """component -> metrics port: the one of the last start (metrics.yaml) if it is free, else a free one."""
+    path = state / "metrics.yaml"
+    try:
+        last = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        last = {}
+    ports: dict[str, int] = {}
+    for name in names:
+        url = str(last.get(name) or "") if isinstance(last, dict) else ""
+        port = url.rsplit(":", 1)[-1].split("/", 1)[0]
+        kept = int(port) if port.isdigit() else 0
+        ports[name] = kept if kept and kept not in ports.values() and _port_free(address, kept) else 0
+        while not ports[name] or list(ports.values()).count(ports[name]) > 1:
+            ports[name] = _free_port(address)
+    return ports
+
+
+def _component_commands(
+    opts: UpOptions, ports: dict[str, int] | None = None
+) -> list[tuple[str, str, list[str]]]:
     out = []
     for name in opts.components:
         user, module = COMPONENTS[name]
@@ -142,7 +182,9 @@ def _component_commands(opts: UpOptions) -> list[tuple[str, list[str]]]:
             cmd = [sys.executable, "-m", module]
             if name == "hostd" and opts.sim_hosts:
                 cmd += ["--sim-hosts", str(opts.sim_hosts)]
-            out.append((user, cmd))
+            if ports and name in ports:
+                cmd += ["--metrics-port", str(ports[name]), "--metrics-address", opts.address]
+            out.append((name, user, cmd))
     return out
 
 
@@ -183,10 +225,16 @@ async def serve(opts: UpOptions) -> int:
 
     procs = []
     env_base = dict(os.environ)
-    for user, cmd in _component_commands(opts):
+    ports = metrics_ports(state, opts.components, opts.address)
+    host = f"[{connect_host}]" if ":" in connect_host else connect_host
+    endpoints = {}
+    for name, user, cmd in _component_commands(opts, ports):
         env = dict(env_base, KUBECONFIG=str(state / f"kubeconfig-{user}"), KUMULUS_STATE_DIR=str(state))
         procs.append(children_mod.spawn(cmd, env, str(state / f"{user}.log")))
-        print(f"kumulus: started {user} (pid {procs[-1].pid})", flush=True)
+        endpoints[name] = f"http://{host}:{ports[name]}/metrics"
+        print(f"kumulus: started {user} (pid {procs[-1].pid}), metrics at {endpoints[name]}", flush=True)
+    if endpoints:
+        write_file(state / "metrics.yaml", yaml.safe_dump(endpoints), mode=0o644)
     print(f"kumulus: ready (state in {state})", flush=True)
 
     stop = asyncio.Event()

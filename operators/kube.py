@@ -5,6 +5,7 @@
     await kube.put(SERVERS.path("web-1", namespace="default", sub="status"), obj)   # 409 -> Conflict
 
 Writes carry the resourceVersion read, so a conflicting write raises `Conflict` and the caller re-reads.
+Every request is counted and timed (operators.metrics: by verb, resource and HTTP code).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import base64
 import os
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
+
+from operators import metrics
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -74,6 +78,25 @@ AGGREGATES = Resource("infra.kumulus.dev", "v1alpha1", "hostaggregates", "HostAg
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 
+def request_labels(method: str, path: str, params: dict[str, str] | None = None) -> tuple[str, str]:
+    """(verb, resource) of a request, as Kubernetes names them: `list` and `volumes`, `update` and
+    `volumes/status`. The resource is the plural (and subresource) only, so a label never holds a name."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]  # /namespaces/<ns>/<plural>...: the namespace is not the resource
+    resource = "/".join([rest[0], *rest[2:3]]) if rest else "unknown"
+    named = len(rest) >= 2
+    verb = {
+        "GET": "get" if named else ("watch" if (params or {}).get("watch") in ("1", "true") else "list"),
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if named else "deletecollection",
+    }.get(method.upper(), method.lower())
+    return verb, resource
+
+
 def object_path(resource: Resource, obj: dict[str, Any], sub: str | None = None) -> str:
     meta = obj["metadata"]
     return resource.path(meta["name"], namespace=meta.get("namespace"), sub=sub)
@@ -113,15 +136,23 @@ class Kube:
         headers = dict(self._headers, Accept="application/json")
         if body is not None:
             headers["Content-Type"] = content_type
-        async with self._session.request(
-            method, self.server + path, json=body, params=params, headers=headers, ssl=self._ssl or True
-        ) as resp:
-            data: Any = await resp.json(content_type=None) if resp.content_length != 0 else {}
-            if resp.status >= 400:
-                message = data.get("message", "") if isinstance(data, dict) else str(data)
-                error = {409: Conflict, 404: NotFound}.get(resp.status, ApiError)
-                raise error(resp.status, message)
-            return data if isinstance(data, dict) else {}
+        verb, resource = request_labels(method, path, params)
+        code = "error"  # no HTTP answer: connection refused, timeout
+        started = time.perf_counter()
+        try:
+            async with self._session.request(
+                method, self.server + path, json=body, params=params, headers=headers, ssl=self._ssl or True
+            ) as resp:
+                code = str(resp.status)
+                data: Any = await resp.json(content_type=None) if resp.content_length != 0 else {}
+        finally:
+            metrics.API_SECONDS.labels(verb, resource).observe(time.perf_counter() - started)
+            metrics.API_REQUESTS.labels(verb, resource, code).inc()
+        if resp.status >= 400:
+            message = data.get("message", "") if isinstance(data, dict) else str(data)
+            error = {409: Conflict, 404: NotFound}.get(resp.status, ApiError)
+            raise error(resp.status, message)
+        return data if isinstance(data, dict) else {}
 
     async def get(self, path: str) -> dict[str, Any]:
         return await self.request("GET", path)

@@ -1,6 +1,7 @@
 """`python -m operators.main`: the Kumulus operators in one kopf process (started by `kumulus up`).
 
-Cluster-wide, standalone (no kopf peering objects), logged in from $KUBECONFIG.
+Cluster-wide, standalone (no kopf peering objects), logged in from $KUBECONFIG. With --metrics-port, every
+operator's metrics are served at http://ADDRESS:PORT/metrics (operators.metrics; docs/observability.md).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import os
 import kopf
 
 from operators.compute import handlers  # noqa: F401 - registers the compute handlers
-from operators.compute.metrics import serve
 from operators.compute.operator import Options
 from operators.image import handlers as image_handlers  # noqa: F401 - registers the image handlers
+from operators.metrics import serve
 from operators.network import handlers as network_handlers  # noqa: F401 - registers the network handlers
 from operators.quota import handlers as quota_handlers  # noqa: F401 - registers the quota webhook and handlers
 from operators.storage import handlers as storage_handlers  # noqa: F401 - registers the storage handlers
@@ -23,6 +24,7 @@ from operators.storage import handlers as storage_handlers  # noqa: F401 - regis
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m operators.main")
     parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics (0: off)")
+    parser.add_argument("--metrics-address", default="0.0.0.0", help="the metrics server's address")
     parser.add_argument(
         "--resync-seconds",
         type=float,
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.verbose:  # kopf logs every handler call at INFO; failures still show
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if args.metrics_port:
-        serve(args.metrics_port)
+        serve(args.metrics_port, args.metrics_address)
     options = Options(resync=args.resync_seconds, heartbeat=args.heartbeat_seconds)
     kopf.run(standalone=True, clusterwide=True, memo=kopf.Memo(options=options))
 

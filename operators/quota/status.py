@@ -1,12 +1,20 @@
-"""status.used and the Ready condition of every Quota, from the cache; written only when they change."""
+"""status.used and the Ready condition of every Quota, from the cache; written only when they change.
+
+A write that brings a resource to its limit (from below) posts a Warning Event LimitReached on the Quota,
+one that brings it back below posts BelowLimit: requests are refused at admission (the webhook's answer
+tells the requester), the Events tell whoever watches the Quota. A limit changed in the spec does not
+post one by itself (the usage it compares did not change).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from controllers.compute_plan import Event
 from controllers.conditions import changed, set_condition
-from controllers.quota import usage_of
+from controllers.quota import UNLIMITED, effective_limits, usage_of
+from operators.events import EventPoster
 from operators.kube import Conflict, Kube, NotFound, object_path
 
 from .cache import Cache
@@ -33,11 +41,41 @@ def desired_status(quota: dict[str, Any], used: dict[str, int]) -> dict[str, Any
     return out
 
 
+def at_limit(quota: dict[str, Any], used: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """resource -> (used, limit) of the resources the Quota's own limits allow no more of. A limit of 0
+    with nothing used is not reported: nothing was ever allowed."""
+    limits = effective_limits([quota])
+    out = {}
+    for resource, limit in limits.items():
+        n = int(used.get(resource, 0))
+        if limit != UNLIMITED and n >= limit and n > 0:
+            out[resource] = (n, limit)
+    return out
+
+
+def limit_events(quota: dict[str, Any], old_used: dict[str, int], used: dict[str, int]) -> tuple[Event, ...]:
+    """The Events of a usage change on a Quota: resources that reached their limit, or went below it."""
+    before, now = at_limit(quota, old_used), at_limit(quota, used)
+    events = [
+        Event("Warning", "LimitReached", f"{r}: {n} used of {lim}; more is refused at admission")
+        for r, (n, lim) in now.items()
+        if r not in before
+    ]
+    limits = effective_limits([quota])
+    events += [
+        Event("Normal", "BelowLimit", f"{r}: {used.get(r, 0)} used of {limits[r]}")
+        for r in before
+        if r not in now
+    ]
+    return tuple(events)
+
+
 class StatusWriter:
     def __init__(self, kube: Kube, cache: Cache) -> None:
         self.kube = kube
         self.cache = cache
         self.writes = 0
+        self.events = EventPoster(kube, "kumulus-quota")
 
     async def sync(self) -> None:
         for ns in self.cache.namespaces_with_quotas():
@@ -56,6 +94,8 @@ class StatusWriter:
                 )
                 self.writes += 1
                 self.cache.upsert("Quota", QUOTAS.typed(stored))
+                old_used = (quota.get("status") or {}).get("used") or {}
+                await self.events.post(QUOTAS.typed(stored), limit_events(quota, old_used, used))
                 return
             except Conflict:
                 try:

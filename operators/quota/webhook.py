@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from kumulus.pki import ensure_pki
 from operators.kube import Kube, NotFound
@@ -27,6 +28,10 @@ from .resources import COUNTED, WEBHOOK_CONFIGS
 log = logging.getLogger("kumulus.quota")
 NAME = "quota.kumulus.dev"
 PATH = "/validate"
+
+REVIEWS = Counter("kumulus_quota_admission_reviews_total", "Quota admission reviews, by result", ["result"])
+for _result in ("allowed", "denied", "error"):  # exported as 0 from the start
+    REVIEWS.labels(_result)
 
 Review = Callable[[dict[str, Any]], Awaitable[str | None]]
 
@@ -67,11 +72,16 @@ class WebhookServer:
         review = await request.json()
         req = review.get("request") or {}
         response: dict[str, Any] = {"uid": req.get("uid", ""), "allowed": True}
+        result = "allowed"
         try:
             message = await self.review(req)
         except Exception:
             log.exception("quota review failed")
             message = "quota could not be checked (internal error)"
+            result = "error"
+        if message is not None and result == "allowed":
+            result = "denied"
+        REVIEWS.labels(result).inc()
         if message is not None:
             response = {
                 **response,

@@ -4,6 +4,9 @@ Level-based, as the network operator: every change (a watch event, or the backen
 wakes a pass after 0.2 s, and a pass also runs every `resync` seconds. A pass creates the boot Volumes of
 Servers booting from an image, then plans and applies every image, Volume and VolumeSnapshot
 (controllers.storage_plan).
+
+Metrics: the pass loop's (operators.passes) and kumulus_objects{operator="storage"}: Volumes,
+VolumeSnapshots, Images and ClusterImages by phase.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import logging
 from typing import Any
 
 from controllers.storage_plan import ORDER, boot_volume, key_of
+from operators import metrics
 from operators.kube import Kube
-from operators.passes import run_passes
+from operators.passes import Wake, run_passes
 
 from .backend import StorageBackend
 from .reconciler import Reconciler
@@ -25,6 +29,13 @@ from .world import StorageWorld
 
 log = logging.getLogger("kumulus.storage")
 DEBOUNCE = 0.2
+PHASES = {
+    "Volume": ("Creating", "Available", "InUse", "Extending", "Deleting", "Error"),
+    "VolumeSnapshot": ("Creating", "Available", "Deleting"),
+    "Image": ("Pending", "Downloading", "Available"),
+    "ClusterImage": ("Pending", "Downloading", "Available"),
+}
+"""The phases exported as 0 when no object is in them."""
 
 
 class StorageOperator:
@@ -35,7 +46,7 @@ class StorageOperator:
         self.backend: StorageBackend = backend or SimBackend()
         self.backend.on_change = self.wake_up
         self.reconciler = Reconciler(kube, self.world, self.backend)
-        self.wake = asyncio.Event()
+        self.wake: asyncio.Event = Wake()
         self._task: asyncio.Task[None] | None = None
 
     def wake_up(self) -> None:
@@ -43,9 +54,11 @@ class StorageOperator:
 
     async def start(self) -> None:
         await self.load()
+        metrics.register_phases("storage", self.phase_counts)
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
+        metrics.unregister_phases("storage")
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +83,13 @@ class StorageOperator:
         for entry in status.get("zones") or ():
             if entry.get("phase") == "Available" and entry.get("backendId"):
                 backend.adopt(entry["backendId"], 0)
+
+    def phase_counts(self) -> dict[tuple[str, str], int]:
+        """(kind, phase) -> objects, for kumulus_objects (called from the metrics server's thread)."""
+        out: dict[tuple[str, str], int] = {}
+        for kind, phases in PHASES.items():
+            out.update(metrics.count_phases(kind, list(self.world.objects[kind].values()), phases))
+        return out
 
     # -- watch events ---------------------------------------------------------------------------------
 

@@ -1,12 +1,16 @@
 """Apply the plan of one storage object: the finalizers (merge patch), the backend requests, the status
-(PUT). Every write carries the resourceVersion read; a 409 re-reads the object and plans again."""
+(PUT), then the plan's Events. Every write carries the resourceVersion read; a 409 re-reads the object
+and plans again. A failure is reported once as a Warning Event (ReconcileFailed) on the object, again
+only if the error changes, so a pass retried after an outage does not post it every time."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from controllers.compute_plan import Event
 from controllers.storage_plan import Key, key_of, plan
+from operators.events import EventPoster
 from operators.kube import Conflict, Kube, NotFound, object_path
 
 from .backend import StorageBackend
@@ -23,8 +27,24 @@ class Reconciler:
         self.world = world
         self.backend = backend
         self.writes = 0
+        self.events = EventPoster(kube, "kumulus-storage")
+        self.failing: dict[str, str] = {}
+        """uid -> the error last reported on the object (until it reconciles again)."""
 
     async def reconcile(self, kind: str, key: Key) -> None:
+        kept = self.world.objects[kind].get(key)
+        uid = str(kept["metadata"].get("uid") or "") if kept is not None else ""
+        try:
+            await self._reconcile(kind, key)
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            if kept is not None and self.failing.get(uid) != message:
+                self.failing[uid] = message
+                await self.events.post(kept, (Event("Warning", "ReconcileFailed", message),))
+            raise
+        self.failing.pop(uid, None)
+
+    async def _reconcile(self, kind: str, key: Key) -> None:
         w = self.world
         for _ in range(ATTEMPTS):
             kept = w.objects[kind].get(key)
@@ -34,18 +54,19 @@ class Reconciler:
             actions = plan(kind, obj, w.objects, self.backend.state())
             try:
                 if actions.finalizers is not None:
-                    await self.set_finalizers(kind, obj, actions.finalizers)
+                    written = await self.set_finalizers(kind, obj, actions.finalizers)
+                    await self.events.post(RESOURCES[kind].typed(written), actions.events)
                     continue
                 for op in actions.ops:
                     self.backend.submit(op)
                 if actions.status is not None:
                     new = RESOURCES[kind].typed({**obj, "status": actions.status})
-                    w.upsert(
-                        RESOURCES[kind].typed(
-                            await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new)
-                        )
+                    written = RESOURCES[kind].typed(
+                        await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new)
                     )
+                    w.upsert(written)
                     self.writes += 1
+                    await self.events.post(written, actions.events)
                 return
             except Conflict:
                 await self.refresh(kind, obj)
@@ -54,7 +75,7 @@ class Reconciler:
                 return
         log.warning("%s %s: still conflicting after %d attempts", kind, "/".join(key), ATTEMPTS)
 
-    async def set_finalizers(self, kind: str, obj: dict[str, Any], finalizers: list[str]) -> None:
+    async def set_finalizers(self, kind: str, obj: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
         patch = {
             "metadata": {"finalizers": finalizers, "resourceVersion": obj["metadata"]["resourceVersion"]}
         }
@@ -64,6 +85,7 @@ class Reconciler:
             self.world.remove(kind, key_of(obj))  # our finalizer was the last: it is gone
         else:
             self.world.upsert(RESOURCES[kind].typed(written))
+        return written
 
     async def create(self, kind: str, body: dict[str, Any]) -> None:
         """An object the operator makes (a Server's boot Volume); 409: it exists."""

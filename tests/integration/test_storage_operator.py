@@ -1,7 +1,7 @@
 """The storage operator under `kumulus up --components operators` (simulated storage backend): Volume
 lifecycle, attachment rules (same zone, sz1, multi-attach), extend, deletion blocking, snapshots and
-restores, images per zone, boot volumes, and no finalizer left once everything is deleted. The tests play
-hostd for the compute operator: they register Ready Hosts so Servers get placed."""
+restores, images per zone, boot volumes, a refusal's Warning Event, and no finalizer left once everything is
+deleted. The tests play hostd for the compute operator: they register Ready Hosts so Servers get placed."""
 
 from __future__ import annotations
 
@@ -88,6 +88,11 @@ def volume(name: str, zone: str, vtype: str = "standard", size: int = 5) -> dict
     }
 
 
+def warning_events(c: Cluster, name: str, ns: str = "default") -> list[dict[str, Any]]:
+    items = json.loads(c.kubectl("get", "events", "-n", ns, "-o", "json").stdout)["items"]
+    return [e for e in items if e["involvedObject"].get("name") == name and e["type"] == "Warning"]
+
+
 def register_hosts(c: Cluster) -> None:
     apply(
         c,
@@ -154,6 +159,9 @@ def test_volume_and_image_lifecycles(cluster: Cluster) -> None:
     )
     assert "Server wrong-zone" in condition(refused, "AttachmentRefused")["message"]
     assert refused["status"]["phase"] == "Available"
+    warnings = wait_for(lambda: warning_events(c, "az1-only"))
+    assert [e["reason"] for e in warnings] == ["AttachmentRefused"]
+    assert "Server wrong-zone" in warnings[0]["message"]
     apply(c, server("not-stretched", "az1", "ha-data"))
     ha = when(c, "volume", "ha-data", lambda o: condition(o, "AttachmentRefused").get("status") == "True")
     assert "volumes in sz1 attach only to Servers in sz1" in condition(ha, "AttachmentRefused")["message"]

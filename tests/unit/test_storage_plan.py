@@ -1,12 +1,13 @@
 """controllers.storage_plan: Volume, VolumeSnapshot and image plans as data, attachment rules (zone, sz1,
-multi-attach), extend, deletion blocking, boot volumes, and that a second pass yields nothing."""
+multi-attach), extend, deletion blocking, boot volumes, the Events of transitions (and none without one),
+and that a second pass yields nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from controllers.conditions import find
-from controllers.storage_plan import Actions, attachments, boot_volume, key_of, plan
+from controllers.storage_plan import Actions, attachments, boot_volume, key_of, plan, transition_events
 
 Obj = dict[str, Any]
 
@@ -40,6 +41,8 @@ class World:
     def __init__(self, *objs: Obj) -> None:
         self.objects: dict[str, dict[tuple[str, str], Obj]] = {}
         self.backend: dict[str, int] = {}
+        self.events: list[tuple[str, str, str]] = []
+        """(object name, Event type, reason) of every Event planned, in order."""
         for o in objs:
             self.put(o)
 
@@ -52,6 +55,7 @@ class World:
     def step(self, kind: str, name: str, ns: str = "default", backend_done: bool = True) -> Actions:
         o = self.get(kind, name, ns)
         actions = plan(kind, o, self.objects, self.backend)
+        self.events += [(name, e.type, e.reason) for e in actions.events]
         if actions.finalizers is not None:
             o["metadata"]["finalizers"] = actions.finalizers
         if actions.status is not None:
@@ -213,3 +217,104 @@ def test_boot_volume() -> None:
     assert kept is not None and "ownerReferences" not in kept["metadata"] and kept["spec"]["sizeGiB"] == 40
     w.put({**kept, "metadata": {**kept["metadata"], "uid": "u"}})
     assert boot_volume(srv, w.objects) is None
+
+
+# -- Events ---------------------------------------------------------------------------------------------
+
+
+def reasons(w: World) -> list[str]:
+    return [f"{t}:{r}" for _, t, r in w.events]
+
+
+def test_volume_life_posts_one_event_per_transition_and_none_when_settled() -> None:
+    w = World(
+        vtype(),
+        obj("Volume", "v", {"sizeGiB": 10, "volumeType": "standard", "zone": "az1"}),
+        server("a", "az1", "v"),
+    )
+    vol = w.settle("Volume", "v")
+    assert reasons(w) == ["Normal:Creating", "Normal:InUse", "Normal:Attached"]
+    assert w.events[-1][0] == "v"
+    for _ in range(3):  # level-based passes over a settled object plan no Event
+        assert plan("Volume", vol, w.objects, w.backend).events == ()
+    w.events.clear()
+    vol["spec"]["sizeGiB"] = 20
+    w.settle("Volume", "v")
+    assert reasons(w) == ["Normal:Extending", "Normal:InUse"]
+    w.events.clear()
+    vol["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    w.settle("Volume", "v")
+    assert reasons(w) == ["Warning:DeletionBlocked"]  # attached: blocked, said once
+    w.events.clear()
+    del w.objects["Server"][("default", "a")]
+    w.settle("Volume", "v")
+    assert reasons(w) == ["Normal:Deleting", "Normal:Detached", "Normal:Deleted"]
+
+
+def test_failures_are_warnings_and_waits_are_normal() -> None:
+    w = World(
+        vtype(),
+        obj("Volume", "bad", {"sizeGiB": 1, "volumeType": "missing", "zone": "az1"}),
+        obj(
+            "Volume",
+            "orphan",
+            {"sizeGiB": 1, "volumeType": "standard", "zone": "az1", "source": {"image": "gone"}},
+        ),
+        obj(
+            "Volume",
+            "early",
+            {"sizeGiB": 1, "volumeType": "standard", "zone": "az1", "source": {"volume": "bad"}},
+        ),
+    )
+    for name in ("bad", "orphan", "early"):
+        w.settle("Volume", name)
+    assert w.events == [
+        ("bad", "Warning", "Error"),
+        ("orphan", "Normal", "Creating"),
+        ("orphan", "Warning", "ImageNotFound"),
+        ("early", "Normal", "Creating"),
+        ("early", "Normal", "SourceNotAvailable"),
+    ]
+
+
+def test_attachment_refused_is_a_warning_once_and_its_end_is_reported() -> None:
+    w = World(
+        vtype(),
+        obj("Volume", "v", {"sizeGiB": 1, "volumeType": "standard", "zone": "az1"}),
+        server("a", "az1", "v"),
+        server("b", "az2", "v"),
+    )
+    w.settle("Volume", "v")
+    assert reasons(w).count("Warning:AttachmentRefused") == 1
+    w.events.clear()
+    w.settle("Volume", "v")
+    assert w.events == []
+    del w.objects["Server"][("default", "b")]
+    w.settle("Volume", "v")
+    assert reasons(w) == ["Normal:AttachmentRefusedCleared"]
+
+
+def test_image_and_snapshot_events() -> None:
+    zones = [obj("Zone", z, {"cephPool": "volumes"}, ns="") for z in ("az1", "az2")]
+    w = World(*zones, obj("ClusterImage", "debian", {}, ns=""))
+    image = w.step("ClusterImage", "debian", ns="", backend_done=False)
+    assert image.events == ()  # the finalizer only
+    w.step("ClusterImage", "debian", ns="", backend_done=False)
+    w.settle("ClusterImage", "debian", ns="")
+    assert reasons(w) == ["Normal:Downloading", "Normal:Available"]
+    w = World(vtype(), obj("Volume", "v", {"sizeGiB": 1, "volumeType": "standard", "zone": "az1"}))
+    w.put(obj("VolumeSnapshot", "s", {"volume": "v"}))
+    w.settle("VolumeSnapshot", "s")
+    w.settle("Volume", "v")
+    w.settle("VolumeSnapshot", "s")
+    snap_events = [r for n, _, r in w.events if n == "s"]
+    assert snap_events == ["Creating", "VolumeNotAvailable", "Available"]
+
+
+def test_transition_events_of_unchanged_statuses_is_empty() -> None:
+    status = {
+        "phase": "Available",
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Available"}],
+    }
+    assert transition_events(status, dict(status)) == ()
+    assert transition_events({}, {"phase": "Error"})[0].type == "Warning"
