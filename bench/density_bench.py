@@ -91,6 +91,25 @@ from hostd.main import main
 sys.exit(main(sys.argv[2:]))
 """
 
+STORAGE = {
+    "/apis/storage.kumulus.dev/v1alpha1/volumetypes": {
+        "apiVersion": "storage.kumulus.dev/v1alpha1",
+        "kind": "VolumeType",
+        "metadata": {"name": "standard"},
+        "spec": {"isDefault": True, "backends": [{"zone": z, "pool": "volumes"} for z in ZONES]},
+    },
+    "/apis/image.kumulus.dev/v1alpha1/clusterimages": {
+        "apiVersion": "image.kumulus.dev/v1alpha1",
+        "kind": "ClusterImage",
+        "metadata": {"name": "debian-12"},
+        "spec": {
+            "source": {"url": "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12.qcow2"},
+            "diskFormat": "qcow2",
+            "sha256": "c20a65411a99b6ad0f5d5162b0da7d6bf1d0ee1c8d051d6fa0cd5e7094a43719",
+        },
+    },
+}
+
 # Kinds an operator may create for a Server, counted through their ownerReferences: (plural, group/version).
 OWNED = (("volumes", "storage.kumulus.dev/v1alpha1"), ("ports", "network.kumulus.dev/v1alpha1"))
 QUOTA_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/quotas.infra.kumulus.dev"
@@ -340,6 +359,10 @@ async def setup_infrastructure(api: Api, namespaces: list[str]) -> None:
     for name, (vcpus, ram) in FLAVORS.items():
         body = {"apiVersion": "compute.kumulus.dev/v1alpha1", "kind": "Flavor", "metadata": {"name": name}}
         await api.must("POST", f"{COMPUTE}/flavors", {**body, "spec": {"vcpus": vcpus, "ramMiB": ram}})
+    # A Server is Ready once its boot Volume (<server>-root, cloned from the image by the storage operator
+    # on its simulated backend) is: a default VolumeType in every zone and the image it boots from.
+    for path, body in STORAGE.items():
+        await api.must("POST", path, body)
 
 
 async def unlimited_quotas(api: Api, namespaces: list[str]) -> None:

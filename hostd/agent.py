@@ -12,6 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
+from controllers.compute_plan import resize_flavor
 from controllers.scheduling import HostInfo
 
 from . import host as host_mod
@@ -21,7 +22,7 @@ from .drivers.base import Driver, GuestState
 from .flavors import FlavorCache, server_flavor
 from .informer import Informer
 from .kube import RETRYABLE, ApiError, Backoff, Kube, Obj, path_for
-from .reconcile import Action, Desired, Destroy, Ensure, Reject, Report, plan
+from .reconcile import Action, Desired, Destroy, Ensure, Reject, Report, Wait, plan
 from .status import guest_status, rejected_status
 
 HOST_LABEL = "infra.kumulus.dev/host"
@@ -129,10 +130,17 @@ class HostAgent:
             status = server.get("status") or {}
             if status.get("host") != self.name or (server.get("metadata") or {}).get("deletionTimestamp"):
                 continue
-            out[uid] = Desired.from_server(server, await self.flavors.resources(server_flavor(server)))
+            resources = await self.flavors.resources(server_flavor(server))
+            target = resize_flavor(server)
+            resize_to = await self.flavors.resources(target) if target else None
+            out[uid] = Desired.from_server(server, resources, resize_to)
         return out
 
     async def reconcile_once(self) -> list[Action]:
+        with metrics.timed_reconcile(self.name):
+            return await self._reconcile_once()
+
+    async def _reconcile_once(self) -> list[Action]:
         metrics.RECONCILES.labels(self.name).inc()
         desired = await self.desired()
         observed = await self.driver.list_guests()
@@ -143,10 +151,15 @@ class HostAgent:
             if isinstance(action, Ensure | Destroy):
                 self._start(action)
             elif isinstance(action, Report):
-                await self._write(desired[action.uid], lambda s, g=action.guest: guest_status(s, g))
+                await self._write(
+                    desired[action.uid],
+                    lambda s, gen, a=action: guest_status(s, a.guest, gen, resized=a.resized),
+                )
             elif isinstance(action, Reject):
                 log.info("%s: rejecting %s: %s", self.name, desired[action.uid].consumer, action.message)
-                await self._write(desired[action.uid], lambda s, m=action.message: rejected_status(s, m))
+                await self._write(desired[action.uid], lambda s, gen, m=action.message: rejected_status(s, m))
+            elif isinstance(action, Wait):
+                log.debug("%s: %s waits: %s", self.name, desired[action.uid].consumer, action.why)
         metrics.observe_guests(self.name, (g.phase.value for g in (await self.driver.list_guests()).values()))
         return actions
 
@@ -180,7 +193,7 @@ class HostAgent:
             m = obj.get("metadata") or {}
             if m.get("uid") != d.uid or status.get("host") != self.name or m.get("deletionTimestamp"):
                 return None  # deleted, replaced or moved meanwhile
-            new: Obj = change(status)
+            new: Obj = change(status, m.get("generation"))
             return new
 
         await self.kube.update_status(path, mutate)

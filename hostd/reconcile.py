@@ -8,7 +8,13 @@ guests (observed) in, the actions that bring them together out.
   the allocations of the guests the host runs), then created; if not, it is rejected (PlacementRejected)
   and the operator schedules it again. A Server hostd already reported (restart of a driver without
   persistent state) is adopted without a new check;
+- an admitted Server whose VolumesReady or NetworkReady condition (the operator's) is not True gets no
+  guest yet: the disk or the port it needs is missing. It is a `Wait` action (counted, logged, nothing
+  written: the Server's conditions already say what it waits for), its room on the host is kept, and
+  the guest is created once both are True;
 - a guest whose power state differs from `spec.powerState` is started or stopped;
+- a resize the operator approved (`status.resizeFlavor`, with its resources in `Desired.resize_to`) is
+  applied to the guest (`Ensure` with the new resources), then reported with `status.flavor` set;
 - a guest whose state the Server's status does not show yet is reported.
 
 Uids in `busy` (an action in flight) are left alone. Once the actions are done and the reports written,
@@ -22,6 +28,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from controllers.compute_deps import NETWORK_READY, VOLUMES_READY
+from controllers.conditions import find
 from controllers.scheduling import Allocation, HostInfo, HostSnapshot, Placement, Resources
 
 from .drivers.base import GuestPhase, GuestSpec, GuestState
@@ -39,9 +47,13 @@ class Desired:
     zone: str | None = None
     status: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     server: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    resize_to: Resources | None = None
+    """The resources of an approved resize not applied yet (status.resizeFlavor's Flavor)."""
 
     @classmethod
-    def from_server(cls, server: Mapping[str, Any], resources: Resources | None) -> Desired:
+    def from_server(
+        cls, server: Mapping[str, Any], resources: Resources | None, resize_to: Resources | None = None
+    ) -> Desired:
         meta = server["metadata"]
         status = server.get("status") or {}
         return cls(
@@ -52,7 +64,19 @@ class Desired:
             zone=status.get("zone"),
             status=status,
             server=server,
+            resize_to=resize_to,
         )
+
+    @property
+    def waiting_for(self) -> str | None:
+        """Why the guest cannot be created yet (VolumesReady or NetworkReady not True), else None."""
+        for kind in (VOLUMES_READY, NETWORK_READY):
+            cond = find(list(self.status.get("conditions") or ()), kind)
+            if cond is None or cond.get("status") != "True":
+                reason = (cond or {}).get("reason") or f"no condition {kind}"
+                message = (cond or {}).get("message")
+                return f"{kind}: {reason}" + (f" ({message})" if message else "")
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +97,16 @@ class Destroy:
 class Report:
     uid: str
     guest: GuestState
+    resized: bool = False
+    """The guest runs with the approved resize: report status.flavor too."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """No guest yet: what it needs is not ready (the Server's conditions say so; nothing is written)."""
+
+    uid: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +115,7 @@ class Reject:
     message: str
 
 
-Action = Ensure | Destroy | Report | Reject
+Action = Ensure | Destroy | Report | Reject | Wait
 
 
 def plan(
@@ -114,12 +148,19 @@ def plan(
                         actions.append(Reject(d.uid, refusal))
                     continue
             allocations.append(Allocation(d.consumer, host.name, d.resources))
+            why = d.waiting_for
+            if why is not None:
+                actions.append(Wait(d.uid, why))  # its room stays counted: it was admitted
+                continue
             actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resources, d.power_on, d.server)))
             continue
         if guest.phase == GuestPhase.BUILDING:
             continue
-        if guest.power_on != d.power_on:
+        resized = d.resize_to is not None and guest.resources == d.resize_to
+        if d.resize_to is not None and not resized:
+            actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resize_to, d.power_on, d.server)))
+        elif guest.power_on != d.power_on:
             actions.append(Ensure(GuestSpec(d.uid, d.consumer, guest.resources, d.power_on, d.server)))
-        elif guest_status(d.status, guest) != d.status:
-            actions.append(Report(d.uid, guest))
+        elif guest_status(d.status, guest, resized=resized) != d.status:
+            actions.append(Report(d.uid, guest, resized))
     return actions

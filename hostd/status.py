@@ -1,8 +1,10 @@
 """What hostd writes into a Server's status, as pure functions of the status read and the guest seen.
 
 hostd owns `phase` (Running/Stopped once the guest exists), `powerState`, `bootTime` and the `Running`
-condition; on a placement that does not fit it sets `Scheduled=False PlacementRejected` and nothing
-else, so that the operator schedules the Server again. Every other field is left as read.
+condition; with them it sets Ready (the operator's rule, `controllers.compute_plan.with_ready`, so the
+Server turning Running costs one write, not two) and, once a resize is applied, `status.flavor`
+(`finish_resize`). On a placement that does not fit it sets `Scheduled=False PlacementRejected` and
+nothing else, so that the operator schedules the Server again. Every other field is left as read.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controllers.compute_plan import finish_resize, with_ready
 from controllers.conditions import find, set_condition
 
 from .drivers.base import GuestPhase, GuestState
@@ -19,11 +22,19 @@ SCHEDULED = "Scheduled"
 PLACEMENT_REJECTED = "PlacementRejected"
 
 
-def guest_status(status: Mapping[str, Any] | None, guest: GuestState) -> dict[str, Any]:
-    """The status with the guest's state reported; equal to `status` when already reported."""
+def guest_status(
+    status: Mapping[str, Any] | None,
+    guest: GuestState,
+    generation: int | None = None,
+    *,
+    resized: bool = False,
+) -> dict[str, Any]:
+    """The status with the guest's state reported (and Ready derived; `resized`: the approved resize
+    applied); equal to `status` when already reported. `generation`: the Server's, for the conditions."""
     out = dict(status or {})
     if guest.phase == GuestPhase.BUILDING:
         return out
+    before = out.get("conditions")
     conditions = out.get("conditions")
     if guest.phase == GuestPhase.RUNNING:
         out.update(phase="Running", powerState="On")
@@ -36,7 +47,11 @@ def guest_status(status: Mapping[str, Any] | None, guest: GuestState) -> dict[st
         conditions = set_condition(conditions, RUNNING, False, "GuestCrashed", "the guest crashed")
     if guest.boot_time:
         out["bootTime"] = guest.boot_time
-    out["conditions"] = _keep_times(out.get("conditions"), conditions)
+    if resized:
+        out = finish_resize({**out, "conditions": conditions}, generation, None)
+        conditions = out["conditions"]
+    conditions, _ = with_ready(conditions, generation, None)  # hostd posts no Events
+    out["conditions"] = _keep_times(before, conditions)
     return out
 
 

@@ -188,6 +188,11 @@ class ServerStatus(StatusBase):
     host: str | None = Field(default=None, description="The Host the Server is placed on.")
     zone: str | None = Field(default=None, description="The zone the Server runs in.")
     flavor: str | None = Field(default=None, description="The flavor the Server currently runs with.")
+    resize_flavor: str | None = Field(
+        default=None,
+        description="The flavor of a resize (spec.resize) the scheduler approved on the Server's host and "
+        "hostd has not applied yet; status.flavor takes it once applied.",
+    )
     addresses: list[ServerAddress] = Field(default_factory=list, description="Fixed and floating addresses.")
     power_state: str | None = Field(
         default=None, description="On, Off, Crashed or Unknown, as seen on the host."

@@ -87,12 +87,22 @@ class HostCounts(KumulusModel):
     ready: int = Field(
         default=0, ge=0, description="Hosts that are Ready and not in maintenance: they take new Servers."
     )
+    not_ready: int | None = Field(
+        default=None, ge=0, description="Hosts whose Ready condition is not True, or that are fenced."
+    )
+    maintenance: int | None = Field(default=None, ge=0, description="Hosts in maintenance (cordoned).")
 
 
 class ZoneStatus(StatusBase):
     """The observed state of a Zone."""
 
     hosts: HostCounts | None = Field(default=None, description="The zone's Hosts, counted.")
+    allocatable: HostResources | None = Field(
+        default=None, description="What the zone's Compute Hosts may give Servers, summed (see Host)."
+    )
+    allocated: HostAllocated | None = Field(
+        default=None, description="What the Servers placed in the zone use, summed over its Hosts."
+    )
 
 
 # -- Host -----------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
    (misregistered) takes no Servers.
 2. role: Hosts without the Compute role.
 3. health: fenced, then not Ready, then in maintenance.
-4. excluded: Hosts the request excludes (they refused the Server before).
+4. excluded: Hosts the request excludes (they refused the Server before); with `only_host` (a resize
+   in place), every other Host.
 5. resources: free = floor((capacity - reserved) x ratio) - allocated, for vCPUs, then RAM, then disk
    (the ephemeral disk only; not checked when the Flavor has none).
 6. traits: each required trait (Flavor's and Server's), in name order.
@@ -62,6 +63,11 @@ def run_filters(request: ScheduleRequest, index: HostIndex, config: SchedulerCon
     if excluded:
         slots = slots - excluded
         count("excluded", "excluded (refused the Server before)", len(excluded))
+    if request.only_host is not None:
+        own = index.slot(request.only_host)
+        kept = slots & {own} if own is not None else set()
+        count("host", f"not the Server's host {request.only_host}", len(slots) - len(kept))
+        slots = kept
 
     fit = _fitting(request, index, slots, count)
     for trait in sorted(request.required_traits):

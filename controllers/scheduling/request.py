@@ -61,6 +61,8 @@ class ScheduleRequest:
     aggregate_metadata: frozenset[tuple[str, str]] = frozenset()
     group: GroupInfo | None = None
     exclude_hosts: frozenset[str] = frozenset()
+    only_host: str | None = None
+    """Consider this Host only (a resize in place: the Server's own allocation is left out by the caller)."""
 
     @classmethod
     def from_server(
@@ -70,8 +72,10 @@ class ScheduleRequest:
         *,
         group: GroupInfo | None = None,
         exclude_hosts: Iterable[str] = (),
+        only_host: str | None = None,
     ) -> ScheduleRequest:
-        """From a Server and its Flavor objects; `exclude_hosts` are hosts that refused it before."""
+        """From a Server and its Flavor objects; `exclude_hosts` are hosts that refused it before,
+        `only_host` the one Host to consider (its own, for a resize)."""
         meta = server["metadata"]
         spec = ServerSpec.model_validate(server["spec"])
         fl = FlavorSpec.model_validate(flavor["spec"])
@@ -83,4 +87,5 @@ class ScheduleRequest:
             aggregate_metadata=frozenset(fl.aggregate_metadata.items()),
             group=group,
             exclude_hosts=frozenset(exclude_hosts),
+            only_host=only_host,
         )

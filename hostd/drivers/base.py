@@ -61,7 +61,9 @@ class Driver(Protocol):
         ...
 
     async def ensure_guest(self, spec: GuestSpec) -> GuestState:
-        """Create the guest if missing and bring it to spec.power_on; return its state."""
+        """Create the guest if missing and bring it to spec.power_on; return its state. An existing
+        guest whose resources differ from spec.resources is resized to them (an approved resize: a real
+        driver may restart the guest to apply it); the returned state shows the resources applied."""
         ...
 
     async def destroy_guest(self, uid: str) -> None:

@@ -1,4 +1,5 @@
-"""The sim driver: guests are records in memory; starting one takes `boot_delay` seconds."""
+"""The sim driver: guests are records in memory; starting one takes `boot_delay` seconds. A resize
+(`spec.resources` differing from the guest's) is applied to the record at once, without a restart."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class SimDriver:
         guest = self.guests.get(spec.uid)
         if guest is None:
             guest = GuestState(spec.uid, spec.consumer, spec.resources, GuestPhase.STOPPED)
+        elif guest.resources != spec.resources:
+            guest = replace(guest, resources=spec.resources)
         if spec.power_on and guest.phase != GuestPhase.RUNNING:
             self.guests[spec.uid] = replace(guest, phase=GuestPhase.BUILDING)
             await asyncio.sleep(self.boot_delay)

@@ -59,3 +59,17 @@ def _infra(resource: str) -> None:
 
 for _resource in ("hosts", "zones", "hostaggregates", "flavors", "servergroups"):
     _infra(_resource)
+
+
+def _dep(kind: str, group: str) -> None:
+    async def handler(event: kopf.RawEvent, memo: Any, **_: Any) -> None:
+        operator: ComputeOperator | None = getattr(memo, "compute", None)
+        if operator is not None:
+            await operator.on_dep(kind, event.get("type"), dict(event["object"]))
+
+    handler.__name__ = f"compute_{kind}_event"
+    kopf.on.event(group, "v1alpha1", kind, id=handler.__name__)(handler)
+
+
+_dep("volumes", "storage.kumulus.dev")  # read only: VolumesReady of the Servers that need them
+_dep("ports", "network.kumulus.dev")  # read only: NetworkReady and status.addresses

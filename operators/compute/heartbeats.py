@@ -14,16 +14,17 @@ from typing import Any
 
 from controllers.compute_plan import HEARTBEAT_LOST, Event, plan_host_heartbeat
 from controllers.conditions import find
+from operators.events import EventPoster
 from operators.kube import HOSTS, LEASES, Conflict, Kube, NotFound, object_path
 
-from . import events, metrics
+from . import metrics
 from .inventory import Inventory
 
 log = logging.getLogger("kumulus.compute")
 LEASE_NAMESPACE = "kumulus-system"
 
 
-async def check_hosts(kube: Kube, inv: Inventory) -> int:
+async def check_hosts(kube: Kube, inv: Inventory, events: EventPoster) -> int:
     """One pass; returns the number of Hosts written."""
     leases = {
         lease["metadata"]["name"]: lease for lease in await kube.list(LEASES.path(namespace=LEASE_NAMESPACE))
@@ -35,14 +36,16 @@ async def check_hosts(kube: Kube, inv: Inventory) -> int:
             continue
         metrics.RECONCILES.labels("Host").inc()
         try:
-            written += await _check_host(kube, inv, name, lease)
+            written += await _check_host(kube, inv, name, lease, events)
         except Exception:
             metrics.ERRORS.labels("Host").inc()
             log.exception("checking the heartbeat of Host %s failed", name)
     return written
 
 
-async def _check_host(kube: Kube, inv: Inventory, name: str, lease: dict[str, Any]) -> int:
+async def _check_host(
+    kube: Kube, inv: Inventory, name: str, lease: dict[str, Any], events: EventPoster
+) -> int:
     host = inv.hosts.get(name)
     for _ in range(5):
         if host is None:
@@ -65,15 +68,16 @@ async def _check_host(kube: Kube, inv: Inventory, name: str, lease: dict[str, An
         ready = find(status["conditions"], "Ready") or {}
         lost = ready.get("reason") == HEARTBEAT_LOST
         event = Event("Warning" if lost else "Normal", str(ready.get("reason")), str(ready.get("message")))
-        events.post(written, (event,))
+        await events.post(written, (event,))
         return 1
     return 0
 
 
 async def heartbeat_loop(kube: Kube, inv: Inventory, interval: float, wake: asyncio.Event) -> None:
+    events = EventPoster(kube, "kumulus-compute")
     while True:
         try:
-            if await check_hosts(kube, inv):
+            if await check_hosts(kube, inv, events):
                 wake.set()  # not strictly needed (no Server fits on a NotReady Host), keeps Pending fresh
         except Exception:
             log.exception("host heartbeat pass failed")

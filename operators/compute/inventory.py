@@ -3,7 +3,9 @@
 Fed by the watch events (and a full list at start): Hosts, Zones and HostAggregates go into the index;
 Flavors, ServerGroups, Hosts and Servers are kept as the latest bodies seen; each placed Server's
 allocation (status.host, sized by its Flavor) is in the index, and so is each placement in flight (made,
-not yet written). No I/O here.
+not yet written). Volumes and Ports are kept only as small views (`VolumeView`, `PortView`: a few fields,
+not the bodies) with, per name, the Servers that need them, so that a Volume or Port event replans only
+those. No I/O here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controllers.compute_plan import allocation_of, consumer, flavor_name, is_rejected
+from controllers.compute_deps import PortView, VolumeView, port_needs, volume_needs
+from controllers.compute_plan import (
+    allocation_of,
+    consumer,
+    desired_flavor,
+    flavor_name,
+    is_rejected,
+    resize_flavor,
+)
 from controllers.scheduling import (
     DEFAULT_CONFIG,
     AggregateInfo,
@@ -47,9 +57,16 @@ class Inventory:
         self.flavors: dict[str, Obj] = {}
         self.groups: dict[tuple[str, str], Obj] = {}
         self.hosts: dict[str, Obj] = {}
+        self.zones: dict[str, Obj] = {}
+        self.aggregates: dict[str, Obj] = {}
         self.servers: dict[str, Obj] = {}
         self.excluded: dict[str, set[str]] = {}
         self._members: dict[tuple[str, str], set[str]] = {}  # (namespace, group) -> Server names
+        # Per namespace, by name: the views of Volumes and Ports, and the Servers needing each name.
+        self.volumes: dict[str, dict[str, VolumeView]] = {}
+        self.ports: dict[str, dict[str, PortView]] = {}
+        self._needs: dict[tuple[str, str, str], set[str]] = {}  # (kind, namespace, name) -> Server keys
+        self._needed: dict[str, tuple[tuple[str, str, str], ...]] = {}  # Server key -> its needs
         self._on_decision = on_decision
 
     # -- infrastructure --------------------------------------------------------------------------------
@@ -68,22 +85,78 @@ class Inventory:
         self.index.remove_host(name)
 
     def upsert_zone(self, obj: Obj) -> None:
+        self.zones[obj["metadata"]["name"]] = obj
         self.index.upsert_zone(ZoneInfo.from_zone(obj))
 
     def remove_zone(self, name: str) -> None:
+        self.zones.pop(name, None)
         self.index.remove_zone(name)
 
     def upsert_aggregate(self, obj: Obj) -> None:
+        self.aggregates[obj["metadata"]["name"]] = obj
         self.index.upsert_aggregate(AggregateInfo.from_aggregate(obj))
 
     def remove_aggregate(self, name: str) -> None:
+        self.aggregates.pop(name, None)
         self.index.remove_aggregate(name)
 
     def upsert_flavor(self, obj: Obj) -> None:
-        self.flavors[obj["metadata"]["name"]] = obj
+        name = obj["metadata"]["name"]
+        self.flavors[name] = obj
         for server in self.servers.values():  # allocations of placed Servers seen before their Flavor
-            if flavor_name(server) == obj["metadata"]["name"]:
+            if name in (flavor_name(server), resize_flavor(server)):
                 self._record(server)
+
+    # -- Volumes and Ports (views only) -----------------------------------------------------------------
+
+    def upsert_dep(self, kind: str, obj: Obj) -> list[str]:
+        """Keep the view of a Volume or Port ("volumes"/"ports"); the Servers to plan again if it changed."""
+        meta = obj["metadata"]
+        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+        table: dict[str, Any] = (self.volumes if kind == "volumes" else self.ports).setdefault(ns, {})
+        view = VolumeView.of(obj) if kind == "volumes" else PortView.of(obj)
+        if table.get(name) == view:
+            return []
+        table[name] = view
+        return sorted(self._needs.get((kind, ns, name), ()))
+
+    def remove_dep(self, kind: str, namespace: str, name: str) -> list[str]:
+        table = (self.volumes if kind == "volumes" else self.ports).get(namespace, {})
+        if table.pop(name, None) is None:
+            return []
+        if not table:
+            (self.volumes if kind == "volumes" else self.ports).pop(namespace, None)
+        return sorted(self._needs.get((kind, namespace, name), ()))
+
+    def volumes_of(self, server: Obj) -> dict[str, VolumeView]:
+        return self.volumes.get(server["metadata"].get("namespace") or "", {})
+
+    def ports_of(self, server: Obj) -> dict[str, PortView]:
+        return self.ports.get(server["metadata"].get("namespace") or "", {})
+
+    def _index_needs(self, key: str, obj: Obj | None) -> None:
+        """Record which Volumes and Ports the Server needs (None: forget it)."""
+        new: tuple[tuple[str, str, str], ...] = ()
+        if obj is not None:
+            ns = str(obj["metadata"].get("namespace") or "")
+            new = tuple(("volumes", ns, n.name) for n in volume_needs(obj)) + tuple(
+                ("ports", ns, n.name) for n in port_needs(obj)
+            )
+        old = self._needed.get(key, ())
+        if old == new:
+            return
+        for need in old:
+            users = self._needs.get(need)
+            if users is not None:
+                users.discard(key)
+                if not users:
+                    del self._needs[need]
+        for need in new:
+            self._needs.setdefault(need, set()).add(key)
+        if new:
+            self._needed[key] = new
+        else:
+            self._needed.pop(key, None)
 
     def remove_flavor(self, name: str) -> None:
         self.flavors.pop(name, None)
@@ -104,6 +177,7 @@ class Inventory:
         if kept is not None and _rv(kept) > _rv(obj):
             return kept
         self.servers[key] = obj
+        self._index_needs(key, obj)
         group = obj["spec"].get("serverGroup")
         if group:
             self._members.setdefault((obj["metadata"]["namespace"], group), set()).add(
@@ -114,6 +188,7 @@ class Inventory:
 
     def forget_server(self, key: str) -> None:
         obj = self.servers.pop(key, None)
+        self._index_needs(key, None)
         self.index.remove_allocation(key)
         self.excluded.pop(key, None)
         if obj is not None and obj["spec"].get("serverGroup"):
@@ -124,7 +199,10 @@ class Inventory:
         """Count a placed Server's allocation (those not placed keep their in-flight one, if any)."""
         status = server.get("status") or {}
         if status.get("host") and not is_rejected(status):
-            allocation = allocation_of(server, self.flavors.get(flavor_name(server)))
+            target = resize_flavor(server)
+            allocation = allocation_of(
+                server, self.flavors.get(flavor_name(server)), self.flavors.get(target) if target else None
+            )
             if allocation is not None and self.index.allocation(allocation.consumer) != allocation:
                 self.index.add_allocation(allocation)
 
@@ -139,6 +217,10 @@ class Inventory:
 
     def flavor_for(self, server: Obj) -> Obj | None:
         return self.flavors.get(flavor_name(server))
+
+    def target_flavor_for(self, server: Obj) -> Obj | None:
+        """The Flavor the user wants (spec.resize.flavor, else spec.flavor)."""
+        return self.flavors.get(desired_flavor(server))
 
     def group_for(self, server: Obj) -> GroupInfo | None:
         """The Server's ServerGroup with where its other members are placed (in flight included)."""

@@ -4,7 +4,9 @@ At start every Zone, Host, HostAggregate, Flavor, ServerGroup and Server is list
 every allocation before the first decision (level-based: nothing is remembered across restarts). Then
 kopf's watch events keep it current, each Server event plans that Server, and a resync loop plans every
 Server each `resync` seconds, and the unplaced ones as soon as something that could let them fit
-changes (a Host, Zone, aggregate, Flavor or ServerGroup, or an allocation released).
+changes (a Host, Zone, aggregate, Flavor or ServerGroup, or an allocation released). Volumes and Ports
+are watched read-only: a change of one that a Server needs plans that Server (VolumesReady,
+NetworkReady). Zones and HostAggregates get their status from the inventory (`infra_status`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,24 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from controllers.api.compute import ServerPhase
 from controllers.compute_plan import consumer
-from operators.kube import AGGREGATES, FLAVORS, HOSTS, SERVER_GROUPS, SERVERS, ZONES, Kube
+from operators import metrics as operators_metrics
+from operators.kube import AGGREGATES, FLAVORS, HOSTS, SERVER_GROUPS, SERVERS, ZONES, Kube, Resource
 
 from . import metrics
 from .heartbeats import heartbeat_loop
+from .infra import infra_status_loop
 from .inventory import Inventory
 from .servers import ServerReconciler
 
 log = logging.getLogger("kumulus.compute")
 CONCURRENCY = 16
+# Read only: the compute operator never writes them (the storage and network operators own them).
+DEPS = {
+    "volumes": Resource("storage.kumulus.dev", "v1alpha1", "volumes", "Volume"),
+    "ports": Resource("network.kumulus.dev", "v1alpha1", "ports", "Port"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +54,14 @@ class ComputeOperator:
 
     async def start(self) -> None:
         await self.load()
+        phases = [p.value for p in ServerPhase]
+        operators_metrics.register_phases(
+            "compute", lambda: operators_metrics.count_phases("Server", self.inv.servers.values(), phases)
+        )
         self._tasks = [
             asyncio.create_task(self._resync_loop()),
             asyncio.create_task(heartbeat_loop(self.kube, self.inv, self.options.heartbeat, self.wake)),
+            asyncio.create_task(infra_status_loop(self.kube, self.inv, self.options.heartbeat)),
         ]
 
     async def stop(self) -> None:
@@ -69,6 +84,9 @@ class ComputeOperator:
             inv.upsert_flavor(obj)
         for obj in await kube.list(SERVER_GROUPS.path()):
             inv.upsert_group(obj)
+        for kind, resource in DEPS.items():
+            for obj in await kube.list(resource.path()):
+                inv.upsert_dep(kind, obj)
         for obj in await kube.list(SERVERS.path()):
             inv.observe_server(obj)
         log.info("loaded %d hosts, %d servers", len(inv.index), len(inv.servers))
@@ -83,6 +101,16 @@ class ComputeOperator:
             return
         self.inv.observe_server(obj)
         await self.servers.reconcile(key)
+
+    async def on_dep(self, kind: str, event: str | None, obj: dict[str, Any]) -> None:
+        """A Volume or Port changed: plan the Servers that need it (none when its view is unchanged)."""
+        meta = obj["metadata"]
+        if event == "DELETED":
+            keys = self.inv.remove_dep(kind, str(meta.get("namespace") or ""), str(meta["name"]))
+        else:
+            keys = self.inv.upsert_dep(kind, obj)
+        for key in keys:
+            await self.servers.reconcile(key)
 
     def on_infra(self, resource: str, kind: str | None, obj: dict[str, Any]) -> None:
         inv, meta = self.inv, obj["metadata"]

@@ -14,9 +14,10 @@ from typing import Any
 
 from controllers.compute_plan import ServerActions, consumer, plan_server
 from controllers.conditions import now
+from operators.events import EventPoster
 from operators.kube import SERVERS, Conflict, Kube, NotFound, object_path
 
-from . import events, metrics
+from . import metrics
 from .inventory import Inventory
 
 log = logging.getLogger("kumulus.compute")
@@ -27,6 +28,7 @@ class ServerReconciler:
     def __init__(self, kube: Kube, inventory: Inventory) -> None:
         self.kube = kube
         self.inv = inventory
+        self.events = EventPoster(kube, "kumulus-compute")
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def plan(self, body: dict[str, Any]) -> ServerActions:
@@ -37,6 +39,9 @@ class ServerReconciler:
             inv.decide,
             group=inv.group_for(body),
             excluded=inv.excluded.get(consumer(body), ()),
+            volumes=inv.volumes_of(body),
+            ports=inv.ports_of(body),
+            target=inv.target_flavor_for(body),
             now=now(),
         )
 
@@ -58,6 +63,9 @@ class ServerReconciler:
                 return
             try:
                 await self._apply(body, self.plan(body))
+                return
+            except NotFound:  # deleted before its DELETED event came (e.g. a Volume event planned it)
+                self.inv.forget_server(key)
                 return
             except Conflict:
                 try:
@@ -87,4 +95,4 @@ class ServerReconciler:
             body = await self.kube.put(object_path(SERVERS, body, "status"), new)
             inv.observe_server(body)
             metrics.WRITES.labels("Server", "status").inc()
-        events.post(body, actions.events)
+        await self.events.post(body, actions.events)

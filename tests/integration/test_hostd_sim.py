@@ -89,7 +89,7 @@ def test_leases_renew(api: Any) -> None:
     assert all(later[n] > first[n] for n in first), (first, later)
 
 
-def make_server(api: Any, namespace: str, name: str, host: str, zone: str) -> None:
+def make_server(api: Any, namespace: str, name: str, host: str, zone: str, volumes: bool = True) -> None:
     """Create a Server and place it on `host` as the scheduler does: its label, then its status."""
     objs = api[0]
     body = {
@@ -101,7 +101,18 @@ def make_server(api: Any, namespace: str, name: str, host: str, zone: str) -> No
     objs.create_namespaced_custom_object(*COMPUTE, namespace, "servers", body)
     labels = {"metadata": {"labels": {"infra.kumulus.dev/host": host}}}
     objs.patch_namespaced_custom_object(*COMPUTE, namespace, "servers", name, labels)
-    status = {"status": {"host": host, "zone": zone, "phase": "Scheduled"}}
+    # As the operator: placed, and what the guest needs (boot Volume, Ports) ready, or hostd waits.
+    conditions = [
+        {
+            "type": kind,
+            "status": "True" if volumes or kind != "VolumesReady" else "False",
+            "reason": kind,
+            "message": "",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+        }
+        for kind in ("Scheduled", "VolumesReady", "NetworkReady")
+    ]
+    status = {"status": {"host": host, "zone": zone, "phase": "Scheduled", "conditions": conditions}}
     objs.patch_namespaced_custom_object_status(*COMPUTE, namespace, "servers", name, status)
 
 
@@ -194,7 +205,19 @@ def test_server_of_another_host_is_untouched(api: Any, namespace: str) -> None:
     time.sleep(2)
     after = get_server(api, namespace, "elsewhere")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
-    assert "conditions" not in after["status"] or not after["status"]["conditions"]
+    assert ready(after, "Running") is None
+
+
+def test_guest_waits_for_its_volumes(api: Any, namespace: str) -> None:
+    make_server(api, namespace, "waits", "sim-az3-1", "az3", volumes=False)
+    time.sleep(2)  # hostd creates no guest, writes nothing
+    obj = get_server(api, namespace, "waits")
+    assert obj["status"]["phase"] == "Scheduled" and ready(obj, "Running") is None, obj["status"]
+    conditions = [{**c, "status": "True"} for c in obj["status"]["conditions"]]
+    api[0].patch_namespaced_custom_object_status(
+        *COMPUTE, namespace, "servers", "waits", {"status": {"conditions": conditions}}
+    )
+    wait_for(lambda: get_server(api, namespace, "waits")["status"].get("phase") == "Running", timeout=10)
 
 
 def test_hostd_dies_with_kumulus_up(cluster: Cluster) -> None:

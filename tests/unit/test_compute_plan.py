@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controllers.api.compute import ServerGroupPolicy
+from controllers.compute_deps import VolumeView
 from controllers.compute_plan import (
     FINALIZER,
     HEARTBEAT_LOST,
@@ -127,8 +128,13 @@ def test_schedules_with_one_metadata_and_one_status_write_then_nothing() -> None
     assert scheduled is not None and (scheduled["status"], scheduled["reason"]) == ("True", "Placed")
     assert scheduled["message"].startswith("1/2 hosts fit: 1 not in zone az2; placed on h2 in zone az2")
     ready = find(status["conditions"], "Ready")
-    assert ready is not None and (ready["status"], ready["reason"]) == ("False", "Starting")
-    assert actions.events[0] == Event("Normal", "Scheduled", scheduled["message"])
+    # Its boot Volume (web-1-root, made by the storage operator once the Server has a zone) is missing.
+    assert ready is not None and (ready["status"], ready["reason"], ready["message"]) == (
+        "False",
+        "VolumeCreating",
+        "boot volume web-1-root is being created",
+    )
+    assert actions.events == ()  # a placement that goes well costs no Event (an API write)
 
     again = plan_server(applied(s, actions), FLAVOR, never, now=LATER)
     assert again.writes == 0 and not again.events and not again.pending
@@ -229,19 +235,20 @@ def test_rejected_placement_with_no_other_host_clears_host_and_label() -> None:
     assert plan_server(after, FLAVOR, sched, excluded={"h1"}, now=LATER).writes == 0
 
 
-def test_ready_follows_scheduled_and_running() -> None:
+def test_ready_follows_scheduled_volumes_network_and_running() -> None:
     sched = Scheduler(index(host("h1")))
-    s = applied(server(), plan_server(server(), FLAVOR, sched, now=NOW))
+    vols = {"web-1-root": VolumeView(True, "Available", phase="Available")}
+    s = applied(server(), plan_server(server(), FLAVOR, sched, volumes=vols, now=NOW))
     running = hostd_running(s)
-    actions = plan_server(running, FLAVOR, never, now=LATER)
+    actions = plan_server(running, FLAVOR, never, volumes=vols, now=LATER)
     assert actions.metadata is None and actions.status is not None
     ready = find(actions.status["conditions"], "Ready")
     assert ready is not None and (ready["status"], ready["reason"]) == ("True", "Running")
     assert actions.status["phase"] == "Running"  # hostd's phase is kept
-    assert actions.events == (Event("Normal", "Ready", "the Server is scheduled and running"),)
+    assert actions.events == ()
     now_ready = applied(running, actions)
-    assert plan_server(now_ready, FLAVOR, never, now=LATER).writes == 0
-    stopped = plan_server(hostd_running(now_ready, running=False), FLAVOR, never, now=LATER)
+    assert plan_server(now_ready, FLAVOR, never, volumes=vols, now=LATER).writes == 0
+    stopped = plan_server(hostd_running(now_ready, running=False), FLAVOR, never, volumes=vols, now=LATER)
     assert stopped.status is not None
     ready = find(stopped.status["conditions"], "Ready")
     assert ready is not None and (ready["status"], ready["reason"]) == ("False", "Stopped")
@@ -251,6 +258,12 @@ def test_ready_follows_scheduled_and_running() -> None:
 def test_ready_of() -> None:
     assert ready_of([]) == (False, "Scheduling", "waiting for condition Scheduled")
     conds = set_condition([], "Scheduled", True, "Placed", at=NOW)
+    assert ready_of(conds) == (False, "WaitingForVolumes", "waiting for condition VolumesReady")
+    conds = set_condition(conds, "VolumesReady", False, "VolumeNotReady", "boot volume x: Creating", at=NOW)
+    assert ready_of(conds) == (False, "VolumeNotReady", "boot volume x: Creating")
+    conds = set_condition(conds, "VolumesReady", True, "VolumesReady", at=NOW)
+    assert ready_of(conds) == (False, "WaitingForNetwork", "waiting for condition NetworkReady")
+    conds = set_condition(conds, "NetworkReady", True, "NoNetworks", at=NOW)
     assert ready_of(conds) == (False, "Starting", "waiting for condition Running")
     conds = set_condition(conds, "Running", False, "ImagePullFailed", "no image", at=NOW)
     assert ready_of(conds) == (False, "ImagePullFailed", "no image")

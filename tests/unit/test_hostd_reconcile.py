@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from controllers.conditions import find, set_condition
 from controllers.scheduling import HostInfo, Resources
 from hostd.drivers.base import GuestPhase, GuestState
-from hostd.reconcile import Desired, Destroy, Ensure, Reject, Report, plan
+from hostd.reconcile import Desired, Destroy, Ensure, Reject, Report, Wait, plan
 from hostd.status import guest_status, rejected_status
 
 HOST = HostInfo(name="h1", zone="az1", site="dc1", capacity=Resources(8, 16384, 100), cpu_ratio=1.0)
 SMALL = Resources(2, 4096, 0)
 
 
+def deps_ready(volumes: bool = True, network: bool = True) -> list[dict[str, Any]]:
+    """The operator's conditions: the Server's Volumes and Ports ready (or not)."""
+    conds = set_condition([], "Scheduled", True, "Placed", at="2024-01-01T00:00:00Z")
+    vol = ("VolumesReady", "VolumeNotReady", "boot volume s-a-root is not ready (Creating)")
+    conds = set_condition(conds, vol[0], volumes, vol[0] if volumes else vol[1], "" if volumes else vol[2])
+    return set_condition(conds, "NetworkReady", network, "NoNetworks" if network else "PortCreating")
+
+
 def server(uid: str, power: str = "On", status: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "metadata": {"uid": uid, "name": f"s-{uid}", "namespace": "ns"},
+        "metadata": {"uid": uid, "name": f"s-{uid}", "namespace": "ns", "generation": 1},
         "spec": {"flavor": "m1.small", "powerState": power},
-        "status": {"host": "h1", "zone": "az1", **(status or {})},
+        "status": {
+            "host": "h1",
+            "zone": "az1",
+            "flavor": "m1.small",
+            "conditions": deps_ready(),
+            **(status or {}),
+        },
     }
 
 
@@ -132,5 +147,64 @@ def test_unknown_flavor_or_host_waits() -> None:
 def test_report_keeps_other_writers_conditions() -> None:
     s = server("a", status={"phase": "Building", "conditions": [{"type": "Scheduled", "status": "True"}]})
     status = guest_status(s["status"], guest("a"))
-    assert [c["type"] for c in status["conditions"]] == ["Scheduled", "Running"]
+    assert [c["type"] for c in status["conditions"]] == ["Scheduled", "Running", "Ready"]
     assert status["host"] == "h1" and status["zone"] == "az1"
+
+
+def test_guest_waits_for_volumes_and_network_then_starts() -> None:
+    """hostd needs the disk and the port: no guest before VolumesReady and NetworkReady are True."""
+    waiting = server("a", status={"conditions": deps_ready(volumes=False)})
+    actions = plan(desired(waiting), {}, HOST)
+    assert actions == [
+        Wait("a", "VolumesReady: VolumeNotReady (boot volume s-a-root is not ready (Creating))")
+    ]
+    no_port = server("a", status={"conditions": deps_ready(network=False)})
+    assert [type(a) for a in plan(desired(no_port), {}, HOST)] == [Wait]
+    unknown = server("a", status={"conditions": []})  # no operator conditions yet: wait too
+    assert plan(desired(unknown), {}, HOST) == [Wait("a", "VolumesReady: no condition VolumesReady")]
+    # Its room is kept while it waits: a second Server that only fits without it is refused.
+    big = Resources(7, 4096, 0)
+    want = {**desired(waiting), **desired(server("b"), resources=big)}
+    actions = plan(want, {}, HOST)
+    assert [type(a) for a in actions] == [Wait, Reject]
+    # A placement that does not fit is refused at once, without waiting for the volumes.
+    assert [type(a) for a in plan(desired(waiting, resources=Resources(9, 1, 0)), {}, HOST)] == [Reject]
+    # Once both are True the guest is created.
+    assert [type(a) for a in plan(desired(server("a")), {}, HOST)] == [Ensure]
+
+
+def test_report_sets_ready_as_the_operator_would() -> None:
+    s = server("a")
+    status = guest_status(s["status"], guest("a"), 1)
+    ready = find(status["conditions"], "Ready")
+    assert ready is not None and (ready["status"], ready["reason"], ready["observedGeneration"]) == (
+        "True",
+        "Running",
+        1,
+    )
+    not_ready = guest_status(
+        server("a", status={"conditions": deps_ready(volumes=False)})["status"], guest("a")
+    )
+    ready = find(not_ready["conditions"], "Ready")
+    assert ready is not None and (ready["status"], ready["reason"]) == ("False", "VolumeNotReady")
+
+
+def test_approved_resize_is_applied_then_reported_then_nothing() -> None:
+    big = Resources(4, 8192, 0)
+    s = server("a", status={"resizeFlavor": "m1.large", "phase": "Resizing"})
+    s["status"] = guest_status(s["status"], guest("a"))  # running, with the old flavor
+    want = {"a": Desired.from_server(s, SMALL, resize_to=big)}
+    observed = {"a": guest("a")}
+    actions = plan(want, observed, HOST)
+    assert actions == [Ensure(actions[0].spec)] and isinstance(actions[0], Ensure)
+    assert actions[0].spec.resources == big
+    applied = {"a": guest("a", res=big)}
+    actions = plan(want, applied, HOST)
+    assert actions == [Report("a", applied["a"], resized=True)]
+    status = guest_status(s["status"], applied["a"], 1, resized=True)
+    assert status["flavor"] == "m1.large" and "resizeFlavor" not in status and status["phase"] == "Running"
+    resized = find(status["conditions"], "Resized")
+    assert resized is not None and (resized["status"], resized["reason"]) == ("True", "Resized")
+    s["status"] = status
+    after = {"a": Desired.from_server(s, big)}
+    assert plan(after, applied, HOST) == []
