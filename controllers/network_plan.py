@@ -14,6 +14,15 @@ Deletion is blocked, as Neutron's "in use" errors, while something uses the obje
 Subnets or Ports are on it, a Subnet while Ports have addresses in it or Routers interfaces on it, an
 ExternalNetwork while Routers or FloatingIPs use it: condition DeletionBlocked names them.
 
+LoadBalancers (controllers.loadbalancer says what of them OVN realises) claim their VIP on vipSubnet like a
+Port's fixed IP, and their floating IP like a FloatingIP; their provisioningStatus is Pending until an OVN
+Northbound sync made from their current generation succeeded (`World.lb_synced`), and their members' health
+comes from the Southbound Service_Monitor rows (`World.service_monitors`).
+
+Events: a status whose Ready condition changes plans an Event (Normal when it becomes Ready or makes
+progress, Warning on a failure); a LoadBalancer also plans one when its operating status changes. Events
+are only planned with a status write, so a pass in sync posts none.
+
 Claims: fixed IPs and MACs live in the owner's namespace with a controller ownerReference (garbage
 collection frees them); ExternalNetwork addresses and segmentation IDs are cluster-wide, so they live in
 kumulus-system, are deleted by the owner's finalizer, and `sweep_claims` deletes those whose owner is gone.
@@ -24,14 +33,17 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from controllers import ipam
+from controllers import loadbalancer as lbs
+from controllers.api import loadbalancer as lb_api
 from controllers.api import network as api
-from controllers.conditions import set_condition
+from controllers.compute_plan import Event
+from controllers.conditions import find, set_condition
 from controllers.network_world import CLAIM, OVN_KINDS, Key, Obj, SpaceKey, World, deleting, key_of, uid_of
 
 GROUP = "network.kumulus.dev"
@@ -44,6 +56,7 @@ FINALIZERS = {
     "Router": f"{GROUP}/router",
     "FloatingIP": f"{GROUP}/floatingip",
     "ExternalNetwork": f"{GROUP}/externalnetwork",
+    "LoadBalancer": "loadbalancer.kumulus.dev/loadbalancer",
 }
 OWNER_UID_LABEL = f"{GROUP}/owner-uid"
 MAX_SEGMENT = 0xFFFFFF
@@ -64,6 +77,8 @@ class Actions:
     """Claims to delete once the status is written."""
     release: bool = False
     """Being deleted, held by nothing: drop it from OVN, then apply `finalizers`."""
+    events: tuple[Event, ...] = ()
+    """Events to post once the status is written."""
 
     @property
     def empty(self) -> bool:
@@ -281,6 +296,14 @@ def plan_subnet(subnet: Obj, w: World) -> Actions:
             f"Router {key_of(r)[1]}"
             for r in w.in_namespace("Router", ns)
             if any(i.get("subnet") == name for i in r["spec"].get("interfaces") or [])
+        ]
+        users += [
+            f"LoadBalancer {key_of(lb)[1]}"
+            for lb in w.in_namespace("LoadBalancer", ns)
+            if lb["spec"].get("vipSubnet") == name
+            or any(
+                m.get("subnet") == name for p in lb["spec"].get("pools") or [] for m in p.get("members") or []
+            )
         ]
         return _blocked(subnet, "Subnet", w, users)
     finalizers = _finalizers(subnet, "Subnet", True)
@@ -657,6 +680,200 @@ def plan_floating_ip(fip: Obj, w: World) -> Actions:
     return Actions(finalizers=finalizers, status=_status(fip, fields, ready), delete_claims=stale)
 
 
+# -- LoadBalancer ---------------------------------------------------------------------------------------
+
+_MAX_MESSAGE = 2000
+
+
+def _lb_router(lb: Obj, spec: lb_api.LoadBalancerSpec, network: str, w: World) -> str:
+    """The Router that NATs the LoadBalancer's floating IP: a gateway on the ExternalNetwork and an
+    interface on vipSubnet (as a FloatingIP's)."""
+    ns, _ = key_of(lb)
+    for router in sorted(w.in_namespace("Router", ns), key=lambda r: key_of(r)[1]):
+        gw = router["spec"].get("externalGateway") or {}
+        ifaces = router["spec"].get("interfaces") or []
+        if gw.get("network") == network and any(i.get("subnet") == spec.vip_subnet for i in ifaces):
+            return key_of(router)[1]
+    raise _Problem(
+        "RouterNotFound",
+        f"floatingIP: no Router connects Subnet {spec.vip_subnet} (vipSubnet) to ExternalNetwork {network}",
+    )
+
+
+def _lb_vip(lb: Obj, spec: lb_api.LoadBalancerSpec, w: World, c: _Claims) -> str:
+    ns, _ = key_of(lb)
+    subnet = w.get("Subnet", ns, spec.vip_subnet)
+    if subnet is None:
+        raise _Problem(
+            "SubnetNotFound", f"vipSubnet: Subnet {spec.vip_subnet} does not exist in namespace {ns}"
+        )
+    try:
+        space = ipam.subnet_space(spec.vip_subnet, subnet["spec"])
+    except (ipam.InvalidAddressSpace, ValidationError) as exc:
+        raise _Problem("InvalidSubnet", f"vipSubnet: {str(exc).splitlines()[0]}") from exc
+    claims = w.space_claims(_space_key(ns, "Subnet", spec.vip_subnet))
+    try:
+        vip, new = _pick(space, claims, uid_of(lb), spec.vip_address, set())
+    except ipam.IPAMError as exc:
+        field_name = "vipAddress" if spec.vip_address is not None else "vipSubnet"
+        raise _Problem(type(exc).__name__, f"{field_name}: {exc}") from exc
+    make = None
+    if new:
+        make = lambda: claim_body(  # noqa: E731
+            space.claim_name(vip),
+            ns,
+            lb,
+            "LoadBalancer",
+            api.ClaimPurpose.FIXED_IP,
+            vip,
+            subnet=spec.vip_subnet,
+        )
+    c.use(claims, vip, make)
+    return vip
+
+
+def _lb_parts(
+    lb: Obj, spec: lb_api.LoadBalancerSpec, w: World, provisioned: lb_api.ProvisioningStatus
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(listener statuses, pool statuses, notes on parts not realised or members not checked)."""
+    ns, _ = key_of(lb)
+    bad_listeners = lbs.listener_problems(spec)
+    bad_pools = lbs.pool_problems(spec)
+    notes = [*bad_listeners.values(), *bad_pools.values()]
+    pools: list[dict[str, Any]] = []
+    pool_health: dict[str, lb_api.OperatingStatus] = {}
+    for pool in spec.pools:
+        members: list[dict[str, Any]] = []
+        health: list[lb_api.MemberOperatingStatus] = []
+        for member in pool.members:
+            subnet = member.subnet or spec.vip_subnet
+            target = lbs.resolve_member(w, ns, member, subnet)
+            checked = lbs.monitored(pool, subnet, spec.vip_subnet, target)
+            status = lbs.member_health(pool, member, target, checked, w.service_monitors)
+            label = member.name or member.server or str(member.address)
+            if target.problem is not None:
+                notes.append(f"pool {pool.name} member {label}: {target.problem}")
+            elif pool.health_monitor is not None and not checked and member.weight > 0:
+                why = "it is not on vipSubnet" if subnet != spec.vip_subnet else "its address has no Port"
+                notes.append(f"pool {pool.name} member {label}: not health-checked ({why})")
+            health.append(status)
+            members.append(
+                {
+                    "name": label,
+                    "address": target.address,
+                    "protocolPort": member.protocol_port,
+                    "operatingStatus": status.value,
+                }
+            )
+        problem = pool.name in bad_pools
+        pool_health[pool.name] = lbs.pool_operating(pool, health, problem)
+        pools.append(
+            {
+                "name": pool.name,
+                "provisioningStatus": (lb_api.ProvisioningStatus.ERROR if problem else provisioned).value,
+                "operatingStatus": pool_health[pool.name].value,
+                "members": [{k: v for k, v in m.items() if v is not None} for m in members],
+            }
+        )
+    listeners: list[dict[str, Any]] = []
+    for listener in spec.listeners:
+        problem = listener.name in bad_listeners
+        if problem:
+            operating = lb_api.OperatingStatus.ERROR
+        elif listener.default_pool is None:
+            operating = lb_api.OperatingStatus.OFFLINE
+        else:
+            operating = pool_health.get(listener.default_pool, lb_api.OperatingStatus.ERROR)
+        listeners.append(
+            {
+                "name": listener.name,
+                "provisioningStatus": (lb_api.ProvisioningStatus.ERROR if problem else provisioned).value,
+                "operatingStatus": operating.value,
+            }
+        )
+    return listeners, pools, notes
+
+
+def plan_load_balancer(lb: Obj, w: World) -> Actions:
+    status = lb.get("status") or {}
+    if deleting(lb):
+        if status.get("provisioningStatus") != lb_api.ProvisioningStatus.DELETING.value:
+            marked = {"provisioningStatus": lb_api.ProvisioningStatus.DELETING.value}
+            deleting_ready = (False, "Deleting", "the LoadBalancer is being deleted")
+            return Actions(status=_status(lb, marked, deleting_ready))
+        claims = tuple(w.owned_claims(uid_of(lb)))
+        return Actions(finalizers=_finalizers(lb, "LoadBalancer", False), delete_claims=claims, release=True)
+    finalizers = _finalizers(lb, "LoadBalancer", True)
+    c = _Claims()
+    problem: _Problem | None = None
+    vip: str | None = status.get("vipAddress")
+    fip: str | None = status.get("floatingIP")
+    claimed = False
+    spec: lb_api.LoadBalancerSpec | None = None
+    try:
+        spec = _spec(lb_api.LoadBalancerSpec, lb)
+        vip = _lb_vip(lb, spec, w, c)
+        fip = None
+        if spec.floating_ip is not None:
+            network = spec.floating_ip.external_network
+            fip = _external_address(lb, "LoadBalancer", w, network, None, api.ClaimPurpose.FLOATING_IP, c)
+            claimed = True
+            _lb_router(lb, spec, network, w)
+        claimed = True
+    except _Problem as p:
+        problem = p
+    if c.create:
+        return Actions(finalizers=finalizers, create=tuple(c.create))
+    stale = tuple(k for k in w.owned_claims(uid_of(lb)) if k not in c.used) if claimed else ()
+    synced = w.lb_synced.get(uid_of(lb)) == lb["metadata"].get("generation")
+    provisioned = lb_api.ProvisioningStatus.ACTIVE if synced else lb_api.ProvisioningStatus.PENDING
+    listeners: list[dict[str, Any]] = list(status.get("listeners") or [])
+    pools: list[dict[str, Any]] = list(status.get("pools") or [])
+    notes: list[str] = []
+    if spec is not None:
+        listeners, pools, notes = _lb_parts(lb, spec, w, provisioned)
+    parts_failed = any(p["provisioningStatus"] == "Error" for p in [*listeners, *pools])
+    failed = problem is not None or parts_failed
+    provisioning = lb_api.ProvisioningStatus.ERROR if failed else provisioned
+    if problem is not None:
+        operating = lb_api.OperatingStatus.ERROR
+    else:
+        operating = lbs.worst(lb_api.OperatingStatus(p["operatingStatus"]) for p in [*listeners, *pools])
+    message = "; ".join(([problem.message] if problem is not None else []) + notes)[:_MAX_MESSAGE]
+    fields: dict[str, Any] = {
+        "provisioningStatus": provisioning.value,
+        "operatingStatus": operating.value,
+        "vipAddress": vip,
+        "floatingIP": fip,
+        "listeners": listeners,
+        "pools": pools,
+        "message": message or None,
+    }
+    if problem is not None:
+        ready = (False, problem.reason, problem.message)
+    elif parts_failed:
+        ready = (False, "NotRealisable", message)
+    elif not synced:
+        ready = (False, "Pending", "waiting for the OVN Northbound database to hold the LoadBalancer")
+    else:
+        ready = (True, "Active", "")
+    events: tuple[Event, ...] = ()
+    old_operating = status.get("operatingStatus")
+    if old_operating is not None and old_operating != operating.value:
+        bad = operating in (lb_api.OperatingStatus.ERROR, lb_api.OperatingStatus.DEGRADED)
+        text = f"operating status {old_operating} -> {operating.value}" + (
+            f": {message}" if bad and message else ""
+        )
+        events = (Event("Warning" if bad else "Normal", "OperatingStatus", text),)
+    new_status = _status(lb, fields, ready)
+    return Actions(
+        finalizers=finalizers,
+        status=new_status,
+        delete_claims=stale,
+        events=events if new_status is not None else (),
+    )
+
+
 # -- ExternalNetwork, SecurityGroup ---------------------------------------------------------------------
 
 
@@ -769,16 +986,55 @@ PLANS: dict[str, Callable[[Obj, World], Actions]] = {
     "SecurityGroup": plan_security_group,
     "FloatingIP": plan_floating_ip,
     "ExternalNetwork": plan_external_network,
+    "LoadBalancer": plan_load_balancer,
 }
-ORDER = ("ExternalNetwork", "Network", "Subnet", "Port", "Router", "FloatingIP", "SecurityGroup")
+ORDER = (
+    "ExternalNetwork",
+    "Network",
+    "Subnet",
+    "Port",
+    "Router",
+    "FloatingIP",
+    "SecurityGroup",
+    "LoadBalancer",
+)
 """Planning order within a pass: what others read (gateways, addresses) is planned first."""
+
+
+_PROGRESS = frozenset({"Pending", "Deleting"})
+"""Ready=False reasons that are progress, not failures (Normal Events)."""
+
+
+def ready_events(kind: str, obj: Obj, status: Mapping[str, Any] | None) -> tuple[Event, ...]:
+    """The Event of a change of the Ready condition that writing `status` makes (none if unchanged)."""
+    if status is None:
+        return ()
+    old = find((obj.get("status") or {}).get("conditions"), "Ready") or {}
+    new = find(status.get("conditions"), "Ready")
+    if new is None:
+        return ()
+    what = (new.get("status"), new.get("reason"), new.get("message"))
+    if what == (old.get("status"), old.get("reason"), old.get("message")):
+        return ()
+    name = key_of(obj)[1]
+    if new.get("status") == "True":
+        if old.get("status") == "True":
+            return ()
+        return (Event("Normal", "Ready", f"{kind} {name} is ready"),)
+    reason = str(new.get("reason") or "NotReady")
+    message = str(new.get("message") or reason)
+    return (Event("Normal" if reason in _PROGRESS else "Warning", reason, message),)
 
 
 def plan(kind: str, obj: Obj, w: World) -> Actions:
     try:
-        return PLANS[kind](obj, w)
+        actions = PLANS[kind](obj, w)
     except _Problem as p:  # raised before the object could be read at all
-        return Actions(status=_status(obj, {}, (False, p.reason, p.message)))
+        actions = Actions(status=_status(obj, {}, (False, p.reason, p.message)))
+    events = ready_events(kind, obj, actions.status)
+    if not events:
+        return actions
+    return replace(actions, events=(*events, *actions.events))
 
 
 def ovn_objects(w: World, released: Iterable[str] = ()) -> list[Obj]:

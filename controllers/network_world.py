@@ -4,6 +4,11 @@ The operator feeds it from the watch events and from its own writes (a body with
 than the one kept is ignored); `controllers.network_plan` plans from it. Claims (IPAddressClaims) are also
 indexed by the space they hold a value in and by their owner's UID, so that planning an object's
 addresses costs a dictionary lookup, not a scan of every claim.
+
+Two observations of OVN also live here, for LoadBalancers' statuses: `lb_synced` (LoadBalancer UID -> the
+generation whose rows the last successful Northbound sync wrote) and `service_monitors` (the Southbound
+Service_Monitor statuses by (ip, port, protocol, logical port); None when no Southbound database is
+configured).
 """
 
 from __future__ import annotations
@@ -26,10 +31,20 @@ KINDS = (
     "SecurityGroup",
     "FloatingIP",
     "ExternalNetwork",
+    "LoadBalancer",
     "Server",
     CLAIM,
 )
-OVN_KINDS = ("Network", "Subnet", "Port", "Router", "SecurityGroup", "FloatingIP", "ExternalNetwork")
+OVN_KINDS = (
+    "Network",
+    "Subnet",
+    "Port",
+    "Router",
+    "SecurityGroup",
+    "FloatingIP",
+    "ExternalNetwork",
+    "LoadBalancer",
+)
 
 
 def key_of(obj: Obj) -> Key:
@@ -73,6 +88,8 @@ class World:
         self.objects: dict[str, dict[Key, Obj]] = {kind: {} for kind in KINDS}
         self._spaces: dict[SpaceKey, dict[str, Obj]] = {}
         self._owned: dict[str, dict[Key, Obj]] = {}
+        self.lb_synced: dict[str, int | None] = {}
+        self.service_monitors: dict[tuple[str, int, str, str], str] | None = None
 
     # -- feeding ---------------------------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ returns every Northbound row Kumulus wants, keyed by (table, key):
                        (status.host), a default static route to the ExternalNetwork's gatewayIP, and one snat
                        NAT per IPv4 interface subnet when enableSNAT; spec.routes -> static routes
     FloatingIP      -> NAT dnat_and_snat on the Router (external_ip = address, logical_ip = fixed IP)
+    LoadBalancer    -> Load_Balancer lb-<uid>-<tcp|udp>[-ip_src] per protocol (and SourceIP affinity) in
+                       use: vips "VIP:port" -> the default pool's members (status addresses, weight > 0),
+                       selection_fields, ip_port_mappings member -> "<member LSP>:<VIP>" for monitored
+                       pools, a Load_Balancer_Health_Check per monitored listener VIP; attached (column
+                       load_balancer) to the switches of the VIP's and the members' Networks and to every
+                       Router with an interface on the VIP's Network; floatingIP -> NAT dnat_and_snat
+                       (external_ip = status.floatingIP, logical_ip = VIP). What OVN cannot realise is left
+                       out (controllers.loadbalancer).
 
 Every row's external_ids carries the owner's UID, kind, namespace and name, and the row's key. Objects whose
 prerequisites are missing (a Port without a MAC yet, a Router interface whose Subnet does not exist...) give
@@ -41,6 +49,9 @@ Gaps (what the models say that OVN is not told, or OVN features not used):
   floating IPs are centralized on it (no external_mac, so no distributed NAT).
 - A FloatingIP bound by server needs status.port (the FloatingIP controller resolves the Server's NIC).
 - ACLs have no names, logging or meters.
+- LoadBalancers: see controllers.loadbalancer for what is left out or approximated. A VIP inside the
+  client's own subnet got no ARP answer in the recipes (OVN answers ARP for a VIP on the router only): use
+  the VIP from other subnets, through the router, or from outside through the floating IP.
 """
 
 from __future__ import annotations
@@ -48,11 +59,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from controllers import loadbalancer as lbs
+from controllers.api import loadbalancer as lb_api
 from controllers.api import network as api
 
 from .model import (
@@ -64,6 +77,7 @@ from .model import (
     TABLES,
     Ref,
     Row,
+    RowId,
     Rows,
     Value,
     canonical_refs,
@@ -83,6 +97,7 @@ _MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "SecurityGroup": (api.SecurityGroupSpec, api.SecurityGroupStatus),
     "FloatingIP": (api.FloatingIPSpec, api.FloatingIPStatus),
     "ExternalNetwork": (api.ExternalNetworkSpec, api.ExternalNetworkStatus),
+    "LoadBalancer": (lb_api.LoadBalancerSpec, lb_api.LoadBalancerStatus),
 }
 
 
@@ -206,7 +221,12 @@ class _World:
         self.by_kind: dict[str, list[Obj]] = {kind: [] for kind in _MODELS}
         self.by_name: dict[tuple[str, str, str], Obj] = {}
         for raw in objects:
-            obj = raw if isinstance(raw, Obj) else parse(raw)
+            try:
+                obj = raw if isinstance(raw, Obj) else parse(raw)
+            except ValidationError:
+                if isinstance(raw, Obj) or raw.get("kind") != "LoadBalancer":
+                    raise
+                continue  # its status says why (network_plan); the rest of the network is still mapped
             if obj is None:
                 continue
             self.by_kind[obj.kind].append(obj)
@@ -604,6 +624,149 @@ def _floating_ip(b: _Builder, w: _World, fip: Obj) -> None:
     )
 
 
+def lb_row_key(lb: Obj, protocol: str, fields: tuple[str, ...]) -> str:
+    return f"lb-{lb.uid}-{protocol}" + "".join(f"-{f}" for f in fields)
+
+
+def _lsp_of(w: _World, network: Obj, address: str) -> str | None:
+    """The logical switch port holding an address on a network (a Port's, by its UID)."""
+    for port in w.by_kind["Port"]:
+        if (
+            port.namespace == network.namespace
+            and port.spec.network == network.name
+            and not _is_router_interface_port(port)
+            and address in _port_ips(port)
+        ):
+            return port_name(port)
+    return None
+
+
+def _lb_network(w: _World, lb: Obj, subnet_name: str) -> Obj | None:
+    subnet = w.get("Subnet", lb.namespace, subnet_name)
+    return None if subnet is None else w.get("Network", lb.namespace, subnet.spec.network)
+
+
+def _load_balancer(b: _Builder, w: _World, lb: Obj, attach: dict[RowId, set[Ref]]) -> None:
+    """Load_Balancer rows (one per protocol and selection), their health checks, the floating IP's NAT,
+    and the switches and routers they are attached to (collected in `attach`)."""
+    spec: lb_api.LoadBalancerSpec = lb.spec
+    vip: str | None = lb.status.vip_address
+    vip_network = _lb_network(w, lb, spec.vip_subnet)
+    if vip is None or vip_network is None or not b.has("Logical_Switch", switch_name(vip_network.uid)):
+        return
+    bad_listeners = lbs.listener_problems(spec)
+    bad_pools = lbs.pool_problems(spec)
+    pools = {p.name: p for p in spec.pools}
+    addresses: dict[str, list[str | None]] = {
+        p.name: [m.address for m in p.members] for p in lb.status.pools if len(p.members) > 0
+    }
+    rows: dict[str, dict[str, Any]] = {}  # LB row key -> columns
+    checks: dict[str, list[tuple[str, dict[str, str]]]] = {}  # LB row key -> [(HC key, columns)]
+    networks = {vip_network.uid}
+    for listener in spec.listeners:
+        pool = pools.get(listener.default_pool or "")
+        if pool is None or listener.name in bad_listeners or pool.name in bad_pools:
+            continue
+        resolved = addresses.get(pool.name, [])
+        if len(resolved) != len(pool.members):
+            resolved = [None] * len(pool.members)  # the status is not written for this spec yet
+        protocol = lbs.ovn_protocol(str(listener.protocol))
+        fields = lbs.selection(pool)
+        key = lb_row_key(lb, protocol, fields)
+        columns = rows.setdefault(
+            key,
+            {
+                "name": f"kumulus-{key}",
+                "vips": {},
+                "protocol": [protocol],
+                "selection_fields": fields,
+                "ip_port_mappings": {},
+                "options": {},
+            },
+        )
+        backends: list[str] = []
+        for member, address in zip(pool.members, resolved, strict=True):
+            if address is None or member.weight == 0:
+                continue
+            backends.append(lbs.vip_key(address, member.protocol_port))
+            subnet = member.subnet or spec.vip_subnet
+            network = _lb_network(w, lb, subnet)
+            if network is None:
+                continue
+            networks.add(network.uid)
+            lsp = _lsp_of(w, network, address)
+            if pool.health_monitor is not None and subnet == spec.vip_subnet and lsp is not None:
+                # ovn-controller checks the member from the VIP, out of the member's switch port
+                columns["ip_port_mappings"][address] = f"{lsp}:{vip}"
+        vip_port = lbs.vip_key(vip, listener.port)
+        columns["vips"][vip_port] = ",".join(backends)
+        monitor = pool.health_monitor
+        if monitor is not None:
+            options = {
+                "interval": str(monitor.delay_seconds),
+                "timeout": str(monitor.timeout_seconds),
+                "success_count": str(monitor.max_retries),
+                "failure_count": str(monitor.max_retries_down),
+            }
+            checks.setdefault(key, []).append((f"lbhc-{lb.uid}-{protocol}-{listener.port}", options))
+    for key, columns in rows.items():
+        b.add(lb, "Load_Balancer", key, columns)
+        for check_key, options in checks.get(key, []):
+            vip_port = lbs.vip_key(vip, int(check_key.rsplit("-", 1)[1]))
+            b.add(
+                lb, "Load_Balancer_Health_Check", check_key, {"vip": vip_port, "options": options}, parent=key
+            )
+        ref = Ref("Load_Balancer", key)
+        for network_uid in networks:
+            attach.setdefault(("Logical_Switch", switch_name(network_uid)), set()).add(ref)
+        for router in _routers_on(w, vip_network):
+            attach.setdefault(("Logical_Router", router_name(router.uid)), set()).add(ref)
+    _lb_floating_ip(b, w, lb, vip)
+
+
+def _routers_on(w: _World, network: Obj) -> list[Obj]:
+    subnets = {s.name for s in w.subnets_of(network)}
+    return [
+        r
+        for r in w.by_kind["Router"]
+        if r.namespace == network.namespace and any(i.subnet in subnets for i in r.spec.interfaces)
+    ]
+
+
+def _lb_floating_ip(b: _Builder, w: _World, lb: Obj, vip: str) -> None:
+    """The floating IP NATed to the VIP on the Router with a gateway on its ExternalNetwork and an
+    interface on vipSubnet (centralized on the gateway chassis: no logical_port)."""
+    request = lb.spec.floating_ip
+    address: str | None = lb.status.floating_ip
+    if request is None or address is None:
+        return
+    for router in w.by_kind["Router"]:
+        gateway = router_gateway_ip(w, router)
+        if (
+            router.namespace == lb.namespace
+            and gateway is not None
+            and gateway[0].name == request.external_network
+            and any(i.subnet == lb.spec.vip_subnet for i in router.spec.interfaces)
+            and b.has("Logical_Router_Port", lrp_name(router, gateway[0].uid))
+        ):
+            b.add(
+                lb,
+                "NAT",
+                f"lbfip-{lb.uid}",
+                {"type": "dnat_and_snat", "external_ip": address, "logical_ip": vip},
+                parent=router_name(router.uid),
+            )
+            return
+
+
+def _attach(b: _Builder, attach: Mapping[RowId, set[Ref]]) -> None:
+    """Set the load_balancer column of the switches and routers the Load_Balancers are attached to."""
+    for row_id, refs in attach.items():
+        row = b.rows.get(row_id)
+        if row is not None:
+            b.rows[row_id] = replace(row, columns={**row.columns, "load_balancer": canonical_refs(refs)})
+
+
 def desired_rows(objects: Iterable[Mapping[str, Any] | Obj]) -> Rows:
     """Every Northbound row the given network objects call for."""
     w = _World(objects)
@@ -622,4 +785,8 @@ def desired_rows(objects: Iterable[Mapping[str, Any] | Obj]) -> Rows:
         _router(b, w, router)
     for fip in w.by_kind["FloatingIP"]:
         _floating_ip(b, w, fip)
+    attach: dict[RowId, set[Ref]] = {}
+    for lb in w.by_kind["LoadBalancer"]:
+        _load_balancer(b, w, lb, attach)
+    _attach(b, attach)
     return b.rows

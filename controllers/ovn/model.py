@@ -51,12 +51,42 @@ class Table:
 
 
 _T = [
-    Table("Logical_Switch", 0, {"name": "atom", "other_config": "map", "external_ids": "map"}),
-    Table("Logical_Router", 1, {"name": "atom", "external_ids": "map"}),
-    Table("DHCP_Options", 2, {"cidr": "atom", "options": "map", "external_ids": "map"}),
+    # Load balancers first: switches and routers refer to them (their load_balancer column).
+    Table(
+        "Load_Balancer",
+        0,
+        {
+            "name": "atom",
+            "vips": "map",
+            "protocol": "set",
+            "selection_fields": "set",
+            "ip_port_mappings": "map",
+            "options": "map",
+            "external_ids": "map",
+        },
+    ),
+    Table(
+        "Load_Balancer_Health_Check",
+        1,
+        {"vip": "atom", "options": "map", "external_ids": "map"},
+        parent=("Load_Balancer", "health_check"),
+    ),
+    Table(
+        "Logical_Switch",
+        2,
+        {"name": "atom", "other_config": "map", "load_balancer": "refs", "external_ids": "map"},
+        ref_tables={"load_balancer": "Load_Balancer"},
+    ),
+    Table(
+        "Logical_Router",
+        3,
+        {"name": "atom", "load_balancer": "refs", "external_ids": "map"},
+        ref_tables={"load_balancer": "Load_Balancer"},
+    ),
+    Table("DHCP_Options", 4, {"cidr": "atom", "options": "map", "external_ids": "map"}),
     Table(
         "Logical_Switch_Port",
-        3,
+        5,
         {
             "name": "atom",
             "type": "atom",
@@ -73,31 +103,31 @@ _T = [
     ),
     Table(
         "Logical_Router_Port",
-        4,
+        6,
         {"name": "atom", "mac": "atom", "networks": "set", "external_ids": "map"},
         parent=("Logical_Router", "ports"),
     ),
     Table(
         "Gateway_Chassis",
-        5,
+        7,
         {"name": "atom", "chassis_name": "atom", "priority": "atom", "external_ids": "map"},
         parent=("Logical_Router_Port", "gateway_chassis"),
     ),
     Table(
         "Port_Group",
-        6,
+        8,
         {"name": "atom", "ports": "refs", "external_ids": "map"},
         ref_tables={"ports": "Logical_Switch_Port"},
     ),
     Table(
         "ACL",
-        7,
+        9,
         {"direction": "atom", "priority": "atom", "match": "atom", "action": "atom", "external_ids": "map"},
         parent=("Port_Group", "acls"),
     ),
     Table(
         "NAT",
-        8,
+        10,
         {
             "type": "atom",
             "external_ip": "atom",
@@ -109,7 +139,7 @@ _T = [
     ),
     Table(
         "Logical_Router_Static_Route",
-        9,
+        11,
         {"ip_prefix": "atom", "nexthop": "atom", "external_ids": "map"},
         parent=("Logical_Router", "static_routes"),
     ),

@@ -6,6 +6,9 @@ runs every `resync` seconds. A pass: the Ports of Servers' NICs and the default 
 every object is planned and its actions applied (controllers.network_plan, in dependency order), claims of
 owners that are gone are deleted, then the OVN Northbound database is synced from the world (which repairs
 drift and removes the rows of deleted objects), and only then the finalizers of released objects go.
+A successful sync records which LoadBalancer generations it wrote (`World.lb_synced`) and wakes another
+pass when that changed, so their provisioningStatus turns Active. A poller reads the members' health from
+the OVN Southbound database every HEALTH_POLL seconds and wakes a pass when it changed.
 """
 
 from __future__ import annotations
@@ -24,37 +27,46 @@ from controllers.network_plan import (
     sweep_claims,
 )
 from controllers.network_world import CLAIM, KINDS, Key, World, key_of, uid_of
+from operators import metrics
 from operators.kube import Kube
-from operators.passes import run_passes
+from operators.passes import Wake, run_passes
 
-from .ovn import OvnSync
+from .ovn import OvnHealth, OvnSync
 from .reconciler import Reconciler
 from .resources import RESOURCES
 
 log = logging.getLogger("kumulus.network")
 DEBOUNCE = 0.2
+HEALTH_POLL = 1.0
 
 
 class NetworkOperator:
-    def __init__(self, kube: Kube, resync: float = 30.0, ovn: OvnSync | None = None) -> None:
+    def __init__(
+        self, kube: Kube, resync: float = 30.0, ovn: OvnSync | None = None, health: OvnHealth | None = None
+    ) -> None:
         self.kube = kube
         self.resync = resync
         self.world = World()
         self.reconciler = Reconciler(kube, self.world)
         self.ovn = ovn or OvnSync()
-        self.wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.health = health or OvnHealth()
+        self.wake = Wake()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.load()
-        self._task = asyncio.create_task(self._loop())
+        metrics.register_phases("network", self._phases)
+        self._tasks = [asyncio.create_task(self._loop())]
+        if self.health.remote is not None:
+            self._tasks.append(asyncio.create_task(self._poll_health()))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.ovn.close()
+        await self.health.close()
         await self.kube.close()
 
     async def load(self) -> None:
@@ -63,6 +75,22 @@ class NetworkOperator:
             for obj in await self.kube.list(resource.path()):
                 self.world.upsert(resource.typed(obj))
         log.info("loaded %d claims", len(self.world.objects[CLAIM]))
+
+    def _phases(self) -> metrics.PhaseCounts:
+        """Objects by phase for /metrics: LoadBalancers by provisioningStatus, the others by Ready."""
+        counts: dict[tuple[str, str], int] = {}
+        for kind, objects in list(self.world.objects.items()):
+            for obj in list(objects.values()):
+                status = obj.get("status") or {}
+                if kind == "LoadBalancer":
+                    phase = str(status.get("provisioningStatus") or metrics.UNSET)
+                else:
+                    ready = next(
+                        (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None
+                    )
+                    phase = "Ready" if ready and ready.get("status") == "True" else "NotReady"
+                counts[(kind, phase)] = counts.get((kind, phase), 0) + 1
+        return counts
 
     # -- watch events ---------------------------------------------------------------------------------
 
@@ -81,6 +109,23 @@ class NetworkOperator:
     async def _loop(self) -> None:
         await run_passes(self.wake, self.run_pass, resync=self.resync, debounce=DEBOUNCE, name="network")
 
+    async def poll_health(self) -> bool:
+        """Read the Southbound health once; True (and a pass woken) when it changed."""
+        monitors = await self.health.read()
+        if monitors == self.world.service_monitors:
+            return False
+        self.world.service_monitors = monitors
+        self.wake.set()
+        return True
+
+    async def _poll_health(self) -> None:
+        while True:
+            try:
+                await self.poll_health()
+            except Exception:
+                log.exception("OVN Southbound health poll failed (retried)")
+            await asyncio.sleep(HEALTH_POLL)
+
     async def run_pass(self) -> int:
         """One pass over everything; returns the API writes made."""
         w, r = self.world, self.reconciler
@@ -98,7 +143,14 @@ class NetworkOperator:
                     released.append((kind, key, actions))
         await r.delete_claims(tuple(sweep_claims(w)))
         gone = [uid_of(o) for kind, key, _ in released if (o := w.objects[kind].get(key)) is not None]
-        if await self.ovn.sync(ovn_objects(w, gone)):
+        objects = ovn_objects(w, gone)
+        if await self.ovn.sync(objects):
+            synced = {
+                uid_of(o): o["metadata"].get("generation") for o in objects if o.get("kind") == "LoadBalancer"
+            }
+            if synced != w.lb_synced:
+                w.lb_synced = synced
+                self.wake.set()  # their provisioningStatus turns Active in the next pass
             for kind, key, actions in released:
                 await r.release(kind, actions, key)
         writes = r.writes - before

@@ -1,5 +1,5 @@
 """Apply the plan of one network object: finalizers (merge patch), claims (create, then plan again), the
-status (PUT), stale claims (delete). Every write carries the resourceVersion read; a 409 re-reads the object
+status (PUT) and the Events it plans (posted after it, operators.events), stale claims (delete). Every write carries the resourceVersion read; a 409 re-reads the object
 and plans again. A 409 on a claim's create is the claim protocol's test-and-set: the existing claim goes
 into the world and the next plan adopts it (ours) or picks another address (someone else's).
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from controllers.network_plan import Actions, plan
 from controllers.network_world import CLAIM, Key, World, key_of
+from operators.events import EventPoster
 from operators.kube import Conflict, Kube, NotFound, object_path
 
 from .resources import RESOURCES
@@ -25,6 +26,7 @@ class Reconciler:
         self.kube = kube
         self.world = world
         self.writes = 0
+        self.events = EventPoster(kube, "kumulus-network")
 
     async def reconcile(self, kind: str, key: Key) -> Actions | None:
         """One object; returns the actions of a release (finalizer removal) left for after the OVN sync."""
@@ -47,8 +49,11 @@ class Reconciler:
                     continue
                 if actions.status is not None:
                     new = RESOURCES[kind].typed({**obj, "status": actions.status})
-                    self._keep(await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new), kind)
+                    written = self._keep(
+                        await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new), kind
+                    )
                     self.writes += 1
+                    await self.events.post(written, actions.events)
                 await self.delete_claims(actions.delete_claims)
                 return None
             except Conflict:

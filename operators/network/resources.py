@@ -16,5 +16,6 @@ RESOURCES: dict[str, Resource] = {
     "FloatingIP": Resource(_GROUP, _VERSION, "floatingips", "FloatingIP"),
     "ExternalNetwork": Resource(_GROUP, _VERSION, "externalnetworks", "ExternalNetwork", namespaced=False),
     "IPAddressClaim": Resource(_GROUP, _VERSION, "ipaddressclaims", "IPAddressClaim"),
+    "LoadBalancer": Resource("loadbalancer.kumulus.dev", _VERSION, "loadbalancers", "LoadBalancer"),
     "Server": SERVERS,
 }

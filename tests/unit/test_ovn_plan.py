@@ -269,6 +269,7 @@ def test_one_network_from_nothing_is_one_add_and_then_nothing() -> None:
             {
                 "name": ls,
                 "other_config": {"requested-tnl-key": "7"},
+                "load_balancer": (),
                 "external_ids": {
                     OWNER_UID: uid(2),
                     OWNER_KIND: "Network",
