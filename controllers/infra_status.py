@@ -2,6 +2,7 @@
 
     status = zone_status(zone, hosts_of_the_zone, now)          # None: nothing to write
     status = aggregate_status(aggregate, member_names, zone_exists, now)
+    status = host_allocated_status(host, usage)
 
 A Zone counts its Hosts (total, ready = taking new Servers, notReady, maintenance), sums what its Compute
 Hosts may give (allocatable) and what is placed on them (allocated, in-flight placements included), and is
@@ -55,6 +56,16 @@ def zone_status(
     else:
         cond = (False, "NoHosts", "no Host is registered in the zone")
     return _status(zone, fields, *cond, now)
+
+
+def host_allocated_status(host: Obj, usage: HostUsage) -> dict[str, Any] | None:
+    """The Host's status with `allocated` (the scheduler's part of it: what the Servers placed there
+    use, in-flight placements included); None when it already says so. Everything else is hostd's."""
+    old = dict(host.get("status") or {})
+    allocated = {**usage.resources.to_wire(), "servers": usage.servers}
+    if old.get("allocated") == allocated:
+        return None
+    return {**old, "allocated": allocated}
 
 
 def aggregate_status(

@@ -1,4 +1,4 @@
-"""Zone and HostAggregate status, from the inventory: one pass every `interval` seconds (and at start).
+"""Zone, HostAggregate and Host (allocated) status, from the inventory: one pass every `interval` seconds (and at start).
 
 Each pass plans every Zone and HostAggregate (pure, `controllers.infra_status`) and writes the status of
 those whose status differs, with the resourceVersion read; a 409 (an admin changed the spec meanwhile)
@@ -14,9 +14,9 @@ from collections import defaultdict
 from typing import Any
 
 from controllers.conditions import now
-from controllers.infra_status import aggregate_status, zone_status
+from controllers.infra_status import aggregate_status, host_allocated_status, zone_status
 from controllers.scheduling import HostInfo, HostUsage
-from operators.kube import AGGREGATES, ZONES, Conflict, Kube, NotFound, Resource, object_path
+from operators.kube import AGGREGATES, HOSTS, ZONES, Conflict, Kube, NotFound, Resource, object_path
 
 from . import metrics
 from .inventory import Inventory
@@ -25,11 +25,15 @@ log = logging.getLogger("kumulus.compute")
 
 
 def plan(inv: Inventory, at: str | None = None) -> list[tuple[Resource, dict[str, Any], dict[str, Any]]]:
-    """(resource, object, new status) for every Zone and HostAggregate whose status must change."""
+    """(resource, object, new status) for every Zone, HostAggregate and Host whose status must change."""
     by_zone: defaultdict[str, list[tuple[HostInfo, HostUsage]]] = defaultdict(list)
-    for info in inv.index.hosts():
-        by_zone[info.zone].append((info, inv.index.usage(info.name)))
     out: list[tuple[Resource, dict[str, Any], dict[str, Any]]] = []
+    for info in inv.index.hosts():
+        usage = inv.index.usage(info.name)
+        by_zone[info.zone].append((info, usage))
+        host = inv.hosts.get(info.name)
+        if host is not None and (allocated := host_allocated_status(host, usage)) is not None:
+            out.append((HOSTS, host, allocated))
     for name, zone in sorted(inv.zones.items()):
         status = zone_status(zone, by_zone.get(name, ()), at)
         if status is not None:
@@ -55,7 +59,10 @@ async def write_once(kube: Kube, inv: Inventory) -> int:
             continue  # changed or gone meanwhile: the watch brings the new body, the next pass plans it
         metrics.WRITES.labels(kind, "status").inc()
         written += 1
-        (inv.zones if kind == "Zone" else inv.aggregates)[body["metadata"]["name"]] = body
+        if kind == "Host":
+            inv.upsert_host(body)
+        else:
+            (inv.zones if kind == "Zone" else inv.aggregates)[body["metadata"]["name"]] = body
     return written
 
 

@@ -115,6 +115,7 @@ def test_deleting_everything_leaves_nothing(cluster: Cluster, ovn: OvnDaemons) -
 
         wait_for(built, timeout=90)
         time.sleep(2 * RESYNC)  # let the first volumes, ports and OVN rows of the rest appear too
+        wait_for(lambda: any(a and a.get("servers") for a in host_allocations(c).values()), timeout=15)
 
         for kind in DELETED:
             args = ["delete", resource(kind), "--all", "--wait=false"] + (["-A"] if kind.namespaced else [])

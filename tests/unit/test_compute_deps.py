@@ -9,7 +9,7 @@ from typing import Any
 from controllers.compute_deps import PortView, VolumeView, network_ready, volumes_ready
 from controllers.compute_plan import allocation_of, finish_resize, plan_server
 from controllers.conditions import find
-from controllers.infra_status import aggregate_status, zone_status
+from controllers.infra_status import aggregate_status, host_allocated_status, zone_status
 from controllers.scheduling import (
     Decision,
     HostIndex,
@@ -234,3 +234,19 @@ def test_aggregate_status_lists_members() -> None:
     assert gone is not None
     cond = find(gone["conditions"], "Ready")
     assert cond is not None and (cond["status"], cond["reason"]) == ("False", "ZoneNotFound")
+
+
+def test_host_allocated_status_is_written_once_and_keeps_hostds_fields() -> None:
+    host: dict[str, Any] = {
+        "metadata": {"name": "h1", "generation": 1},
+        "status": {"heartbeatTime": "2026-11-21T10:00:00Z", "dataPlane": {"libvirt": "Ready"}},
+    }
+    status = host_allocated_status(host, HostUsage(Resources(2, 2048, 10), 2))
+    assert status == {
+        "heartbeatTime": "2026-11-21T10:00:00Z",
+        "dataPlane": {"libvirt": "Ready"},
+        "allocated": {"vcpus": 2, "ramMiB": 2048, "diskGiB": 10, "servers": 2},
+    }
+    assert host_allocated_status({**host, "status": status}, HostUsage(Resources(2, 2048, 10), 2)) is None
+    emptied = host_allocated_status({**host, "status": status}, HostUsage())
+    assert emptied is not None and emptied["allocated"] == {"vcpus": 0, "ramMiB": 0, "diskGiB": 0, "servers": 0}
