@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,20 @@ def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def running(cluster: Cluster, logs: tuple[str, ...] = ("kumulus-operators.log",)) -> Iterator[Cluster]:
+    """Start `kumulus up`, hand it to the tests, stop it; then fail if a child logged a Python traceback
+    (an operator or hostd that crashed and recovered would otherwise go unnoticed)."""
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        if cluster.proc is not None:
+            cluster.stop()
+        for name in logs:
+            log = cluster.state_dir / name
+            if log.exists():
+                text = log.read_text()
+                assert "Traceback" not in text, f"{name}:\n{text[-5000:]}"

@@ -6,7 +6,6 @@ and write the Servers' Running condition (and Ready, as hostd does) through the 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 from controllers.compute_plan import finish_resize, with_ready
 from controllers.conditions import find, set_condition
 
-from .cluster import ROOT, Cluster, wait_for
+from .cluster import ROOT, Cluster, running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,21 +29,11 @@ FLAVORS = {"m1.small": (1, 1024), "m1.full": (1, 8192), "m1.huge": (1, 1 << 20)}
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(Path(tmp_path_factory.mktemp("s")), crds_dir=ROOT / "crds", components="operators")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(os.environ, "KUMULUS_RESYNC_SECONDS", str(RESYNC))
-        mp.setitem(os.environ, "KUMULUS_STORAGE_SIM_DELAY", "0.1")
-        c.start()
-    try:
+    env = {"KUMULUS_RESYNC_SECONDS": str(RESYNC), "KUMULUS_STORAGE_SIM_DELAY": "0.1"}
+    c = Cluster(Path(tmp_path_factory.mktemp("s")), crds_dir=ROOT / "crds", components="operators", env=env)
+    with running(c):
         register_infrastructure(c)
         yield c
-    finally:
-        if c.proc is not None:
-            c.stop()
-        log = c.state_dir / "kumulus-operators.log"
-        if log.exists():
-            text = log.read_text()
-            assert "Traceback" not in text, text[-5000:]
 
 
 def apply(c: Cluster, *docs: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .cluster import ROOT, Cluster, wait_for
+from .cluster import ROOT, Cluster, running, wait_for
 from .ovn_daemons import OvnDaemons, as_set
 from .test_network_operator import apply, condition, get, items, kumulus_rows, status_when
 
@@ -24,14 +24,6 @@ API = "network.kumulus.dev/v1alpha1"
 
 
 @pytest.fixture(scope="module")
-def ovn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvnDaemons]:
-    daemons = OvnDaemons(Path(tmp_path_factory.mktemp("ovn")))
-    daemons.start()
-    yield daemons
-    daemons.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, ovn: OvnDaemons) -> Iterator[Cluster]:
     env = {
         "KUMULUS_OVN_NB": ovn.nb_remote,
@@ -39,16 +31,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, ovn: OvnDaemons) -> Iterat
         "KUMULUS_RESYNC_SECONDS": str(RESYNC),
     }
     c = Cluster(Path(tmp_path_factory.mktemp("lb")), crds_dir=ROOT / "crds", components="operators", env=env)
-    c.start()
-    try:
+    with running(c):
         yield c
-    finally:
-        if c.proc is not None:
-            c.stop()
-        log = c.state_dir / "kumulus-operators.log"
-        if log.exists():
-            text = log.read_text()
-            assert "Traceback" not in text, text[-5000:]
 
 
 def server(name: str) -> dict[str, Any]:

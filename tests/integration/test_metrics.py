@@ -6,7 +6,6 @@ over a settled Volume post none), and a Quota reaching its limit posts LimitReac
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from .cluster import ROOT, Cluster, wait_for
+from .cluster import ROOT, Cluster, running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,20 +28,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     state = Path(tmp_path_factory.mktemp("metrics")) / "s"
     state.mkdir()
     (state / "hostd.yaml").write_text("lease-seconds: 0.5\nboot-delay: 0.3\n")
-    c = Cluster(state, crds_dir=ROOT / "crds", components="operators,hostd", extra_args=("--sim-hosts", "2"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(os.environ, "KUMULUS_RESYNC_SECONDS", "1")
-        mp.setitem(os.environ, "KUMULUS_STORAGE_SIM_DELAY", "0.2")
-        c.start()
-    try:
+    env = {"KUMULUS_RESYNC_SECONDS": "1", "KUMULUS_STORAGE_SIM_DELAY": "0.2"}
+    c = Cluster(
+        state,
+        crds_dir=ROOT / "crds",
+        components="operators,hostd",
+        extra_args=("--sim-hosts", "2"),
+        env=env,
+    )
+    with running(c, logs=("kumulus-operators.log", "kumulus-hostd.log")):
         yield c
-    finally:
-        if c.proc is not None:
-            c.stop()
-        for name in ("kumulus-operators.log", "kumulus-hostd.log"):
-            log = c.state_dir / name
-            if log.exists():
-                assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -16,7 +16,7 @@ import yaml
 
 from controllers.conditions import find
 
-from .cluster import ROOT, Cluster, wait_for
+from .cluster import ROOT, Cluster, running, wait_for
 from .ovn_daemons import OvnDaemons
 
 pytestmark = pytest.mark.integration
@@ -26,27 +26,11 @@ EXAMPLE = ROOT / "examples" / "private-network-with-router"
 
 
 @pytest.fixture(scope="module")
-def ovn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvnDaemons]:
-    daemons = OvnDaemons(Path(tmp_path_factory.mktemp("ovn")))
-    daemons.start()
-    yield daemons
-    daemons.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, ovn: OvnDaemons) -> Iterator[Cluster]:
     env = {"KUMULUS_OVN_NB": ovn.nb_remote, "KUMULUS_RESYNC_SECONDS": str(RESYNC)}
     c = Cluster(Path(tmp_path_factory.mktemp("n")), crds_dir=ROOT / "crds", components="operators", env=env)
-    c.start()
-    try:
+    with running(c):
         yield c
-    finally:
-        if c.proc is not None:
-            c.stop()
-        log = c.state_dir / "kumulus-operators.log"
-        if log.exists():
-            text = log.read_text()
-            assert "Traceback" not in text, text[-5000:]
 
 
 def apply(c: Cluster, *docs: dict[str, Any], namespace: str | None = None) -> None:

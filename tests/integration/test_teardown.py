@@ -16,7 +16,7 @@ import pytest
 from controllers.api import ALL_KINDS
 from operators.ovn.nb import NorthboundDB
 
-from .cluster import ROOT, Cluster, wait_for
+from .cluster import ROOT, Cluster, running, wait_for
 from .ovn_daemons import OvnDaemons
 
 pytestmark = pytest.mark.integration
@@ -29,14 +29,6 @@ DELETED = [k for k in ALL_KINDS if k.kind not in KEPT]
 
 
 @pytest.fixture(scope="module")
-def ovn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvnDaemons]:
-    daemons = OvnDaemons(Path(tmp_path_factory.mktemp("ovn")))
-    daemons.start()
-    yield daemons
-    daemons.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, ovn: OvnDaemons) -> Iterator[Cluster]:
     env = {"KUMULUS_OVN_NB": ovn.nb_remote, "KUMULUS_RESYNC_SECONDS": str(RESYNC)}
     c = Cluster(
@@ -46,17 +38,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, ovn: OvnDaemons) -> Iterat
         extra_args=("--sim-hosts", str(SIM_HOSTS)),
         env=env,
     )
-    c.start()
-    try:
+    with running(c, logs=("kumulus-operators.log", "kumulus-hostd.log")):
         yield c
-    finally:
-        if c.proc is not None:
-            c.stop()
-        for name in ("kumulus-operators.log", "kumulus-hostd.log"):
-            log = c.state_dir / name
-            if log.exists():
-                text = log.read_text()
-                assert "Traceback" not in text, f"{name}:\n{text[-5000:]}"
 
 
 def resource(kind: Any) -> str:
