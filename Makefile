@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint unit integration demo bench crds clean
+.PHONY: setup test lint unit integration demo bench crds clean guest-image
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,9 @@ demo: setup
 
 crds: setup
 	@$(BIN)/kumulus crds
+
+guest-image: setup
+	@scripts/build-guest-image.sh
 
 bench: setup
 	@$(BIN)/python bench/apiserver_bench.py
