@@ -3,6 +3,12 @@ them with the driver's guests. Several agents (simulated hosts) share one proces
 
 Every loop is level-based and survives the API server going away: it backs off and retries, and keeps
 the guests running meanwhile (nothing is torn down because the API is unreachable).
+
+A driver that fails on a Server (e.g. a Port or Volume the resolver cannot find) has the error written on
+the Server (Running=False GuestFailed, the message naming what is missing) and is retried after a per-Server
+backoff, not at once. With a network role (an OVN SB configured), every Host sync also ensures the OVS
+settings (at start, then every RESYNC seconds) and reports the chassis' health as status.dataPlane["ovn"].
+A driver with lifecycle events (libvirt) wakes the reconcile loop through `on_event`.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from controllers.compute_plan import resize_flavor
@@ -22,19 +30,29 @@ from .drivers.base import Driver, GuestState
 from .flavors import FlavorCache, server_flavor
 from .informer import Informer
 from .kube import RETRYABLE, ApiError, Backoff, Kube, Obj, path_for
+from .network_role import NetworkRole
 from .reconcile import Action, Desired, Destroy, Ensure, Reject, Report, Wait, plan
-from .status import guest_status, rejected_status
+from .status import failed_status, guest_status, rejected_status
 
 HOST_LABEL = "infra.kumulus.dev/host"
 SERVERS_API = "compute.kumulus.dev/v1alpha1"
 HEARTBEAT_EVERY = 60.0  # seconds between heartbeatTime writes of an otherwise unchanged Host
 RESYNC = 30.0  # seconds between reconcile passes when nothing happens
+RETRY_FIRST = 2.0  # seconds before a failed driver action is tried again; doubles up to RETRY_CAP
+RETRY_CAP = 60.0
 
 log = logging.getLogger("hostd.agent")
 
 
 class HostAgent:
-    def __init__(self, kube: Kube, cfg: HostConfig, driver: Driver, flavors: FlavorCache) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        cfg: HostConfig,
+        driver: Driver,
+        flavors: FlavorCache,
+        network: NetworkRole | None = None,
+    ) -> None:
         self.kube = kube
         self.cfg = cfg
         self.name = cfg.name
@@ -44,6 +62,12 @@ class HostAgent:
         self.trigger = asyncio.Event()
         self.busy: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.network = network
+        self.network_ensured = -RESYNC  # monotonic time of the last OVS ensure
+        self.retry: dict[str, tuple[float, float]] = {}  # uid -> (not before, monotonic; last delay)
+        if hasattr(driver, "on_event"):
+            # Called on hostd's loop (the driver hops threads with call_soon_threadsafe).
+            driver.on_event = self.trigger.set
         self.informer = Informer(
             kube, path_for(SERVERS_API, "servers"), f"{HOST_LABEL}={cfg.name}", self.trigger.set
         )
@@ -91,9 +115,11 @@ class HostAgent:
             obj = await self.kube.patch(self.host_path, patch)
         seen: list[Obj] = [obj]
 
+        data_plane = await self.data_plane()
+
         def mutate(current: Obj) -> Obj:
             seen.append(current)
-            return host_mod.host_status(current, self.driver.data_plane(), HEARTBEAT_EVERY)
+            return host_mod.host_status(current, data_plane, HEARTBEAT_EVERY)
 
         written = await self.kube.update_status(self.host_path, mutate)
         latest = written or seen[-1]
@@ -101,6 +127,28 @@ class HostAgent:
         self.host_obj = latest
         if HostInfo.from_host(latest) != before:
             self.trigger.set()  # e.g. maintenance lifted: rejected Servers may fit now
+
+    async def data_plane(self) -> dict[str, str]:
+        """The driver's services, and with a network role the OVN chassis (OVS settings ensured first)."""
+        plane = await asyncio.to_thread(self.driver.data_plane)
+        if self.network is None:
+            return plane
+        if time.monotonic() - self.network_ensured >= RESYNC:
+            try:
+                await asyncio.to_thread(self.network.ensure)
+                self.network_ensured = time.monotonic()
+            except Exception as exc:
+                metrics.ERRORS.labels(self.name, "network").inc()
+                log.warning("%s: OVS settings not applied: %s", self.name, exc)
+        ovn = await asyncio.to_thread(self.network.health, time.monotonic())
+        return {**plane, "ovn": ovn}
+
+    def close(self) -> None:
+        if self.network is not None:
+            self.network.close()
+        close = getattr(self.driver, "close", None)
+        if close is not None:
+            close()
 
     async def renew_lease(self) -> None:
         await lease.renew(self.kube, self.name, self.cfg.lease_seconds)
@@ -145,19 +193,25 @@ class HostAgent:
         desired = await self.desired()
         observed = await self.driver.list_guests()
         info = HostInfo.from_host(self.host_obj) if self.host_obj else None
-        actions = plan(desired, observed, info, self.busy)
+        now = time.monotonic()
+        for uid in [u for u in self.retry if u not in desired and u not in observed]:
+            del self.retry[uid]  # gone: nothing to retry
+        waiting = {uid for uid, (at, _) in self.retry.items() if at > now}
+        actions = plan(desired, observed, info, self.busy | waiting)
         for action in actions:
             metrics.ACTIONS.labels(self.name, type(action).__name__).inc()
             if isinstance(action, Ensure | Destroy):
                 self._start(action)
             elif isinstance(action, Report):
                 await self._write(
-                    desired[action.uid],
+                    desired[action.uid].server,
                     lambda s, gen, a=action: guest_status(s, a.guest, gen, resized=a.resized),
                 )
             elif isinstance(action, Reject):
                 log.info("%s: rejecting %s: %s", self.name, desired[action.uid].consumer, action.message)
-                await self._write(desired[action.uid], lambda s, gen, m=action.message: rejected_status(s, m))
+                await self._write(
+                    desired[action.uid].server, lambda s, gen, m=action.message: rejected_status(s, m)
+                )
             elif isinstance(action, Wait):
                 log.debug("%s: %s waits: %s", self.name, desired[action.uid].consumer, action.why)
         metrics.observe_guests(self.name, (g.phase.value for g in (await self.driver.list_guests()).values()))
@@ -177,21 +231,39 @@ class HostAgent:
             else:
                 await self.driver.destroy_guest(action.uid)
                 log.info("%s: destroyed guest %s", self.name, action.uid)
-        except Exception:
+            self.retry.pop(action.uid, None)
+        except Exception as exc:
             metrics.ERRORS.labels(self.name, "driver").inc()
-            log.exception("%s: driver failed on %s", self.name, action)
+            delay = self._backoff(action.uid)
+            if isinstance(exc, ValueError):  # what the Server names is missing or wrong: no traceback
+                log.warning("%s: %s failed (retry in %.0fs): %s", self.name, action, delay, exc)
+            else:
+                log.exception("%s: driver failed on %s (retry in %.0fs)", self.name, action, delay)
+            if isinstance(action, Ensure):
+                message = f"{type(exc).__name__}: {exc}"[:1000]
+                with contextlib.suppress(*RETRYABLE, ApiError):
+                    await self._write(action.spec.server, lambda s, gen: failed_status(s, message, gen))
+            asyncio.get_running_loop().call_later(delay, self.trigger.set)
         finally:
             self.busy.discard(action.uid)
             self.trigger.set()
 
-    async def _write(self, d: Desired, change: Any) -> None:
-        meta = d.server["metadata"]
+    def _backoff(self, uid: str) -> float:
+        """Not before when the failed uid is tried again: RETRY_FIRST, doubling up to RETRY_CAP."""
+        _, last = self.retry.get(uid, (0.0, 0.0))
+        delay = min(RETRY_CAP, last * 2) if last else RETRY_FIRST
+        self.retry[uid] = (time.monotonic() + delay, delay)
+        return delay
+
+    async def _write(self, server: Mapping[str, Any], change: Any) -> None:
+        meta = server["metadata"]
+        uid = meta["uid"]
         path = path_for(SERVERS_API, "servers", meta["name"], meta.get("namespace"))
 
         def mutate(obj: Obj) -> Obj | None:
             status = obj.get("status") or {}
             m = obj.get("metadata") or {}
-            if m.get("uid") != d.uid or status.get("host") != self.name or m.get("deletionTimestamp"):
+            if m.get("uid") != uid or status.get("host") != self.name or m.get("deletionTimestamp"):
                 return None  # deleted, replaced or moved meanwhile
             new: Obj = change(status, m.get("generation"))
             return new

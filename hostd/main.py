@@ -3,6 +3,8 @@
     python -m hostd.main --host cmp-1 --zone az1 --site dc1 --roles compute --driver sim
     python -m hostd.main --sim-hosts 4
     python -m hostd.main --config /etc/kumulus/hostd.yaml     # the same keys, e.g. ram-mib: 262144
+    python -m hostd.main --driver libvirt --virt-type qemu --state-dir /var/lib/kumulus/hostd \
+        --ceph-conf /etc/ceph/ceph.conf --ovn-sb-remote tcp:10.0.0.1:6642 --encap-ip 10.0.0.5
 
 Under `kumulus up` (KUMULUS_STATE_DIR set), `<state dir>/hostd.yaml` is read when no --config is given.
 
@@ -27,12 +29,14 @@ import yaml
 
 from . import metrics
 from .agent import HostAgent
-from .config import HostConfig, parse_list, parse_roles, sim_hosts
+from .config import DRIVERS, HostConfig, LibvirtConfig, NetworkConfig, parse_list, parse_roles, sim_hosts
 from .drivers import make_driver
 from .flavors import FlavorCache
 from .kube import Kube, KubeConfig
+from .network_role import network_role
 
 log = logging.getLogger("hostd")
+DEFAULT_STATE_DIR = Path("/var/lib/kumulus/hostd")
 
 
 def _default_host() -> str:
@@ -48,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", default="az1")
     p.add_argument("--site", default="dc1")
     p.add_argument("--roles", default="compute", help="comma-separated: compute,network,storage")
-    p.add_argument("--driver", default="sim", choices=["sim"])
+    p.add_argument("--driver", default="sim", choices=list(DRIVERS))
     p.add_argument("--vcpus", type=int, default=64)
     p.add_argument("--ram-mib", type=int, default=262144)
     p.add_argument("--disk-gib", type=int, default=2000)
@@ -59,6 +63,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-port", type=int, default=0, help="Prometheus metrics port (0: off)")
     p.add_argument("--metrics-address", default="0.0.0.0", help="the metrics server's address")
     p.add_argument("--log-level", default="INFO")
+    lv = p.add_argument_group("libvirt driver (--driver libvirt)")
+    lv.add_argument("--libvirt-uri", default="qemu:///system")
+    lv.add_argument("--virt-type", default="kvm", help="kvm, or qemu (TCG) where KVM is unusable")
+    lv.add_argument("--state-dir", type=Path, default=None, help=f"default: {DEFAULT_STATE_DIR}")
+    lv.add_argument("--shutdown-timeout", type=float, default=60.0, help="seconds of ACPI before destroy")
+    lv.add_argument("--volume-backend", default="rbd", help="rbd, or file: raw files under --volume-dir")
+    lv.add_argument("--volume-dir", type=Path, default=None, help="default: <state dir>/volumes")
+    lv.add_argument("--ceph-conf", type=Path, default=None, help="read for `mon host`")
+    lv.add_argument("--ceph-monitors", default="", help="comma-separated host[:port]")
+    lv.add_argument("--ceph-pool", default="volumes", help="pool of a backend id that names none")
+    lv.add_argument("--ceph-user", default=None)
+    lv.add_argument("--ceph-secret-uuid", default=None, help="libvirt secret with the ceph user's key")
+    net = p.add_argument_group("network (OVS + ovn-controller; off unless --ovn-sb-remote is set)")
+    net.add_argument("--ovn-sb-remote", default="", help="e.g. tcp:10.0.0.1:6642")
+    net.add_argument("--encap-ip", default="", help="this host's geneve tunnel address")
+    net.add_argument("--ovs-db", default="unix:/var/run/openvswitch/db.sock")
+    net.add_argument("--datapath-type", default="system", help="system, or netdev (userspace)")
+    net.add_argument("--bridge-mappings", default="physnet1:br-ex", help="physnet:bridge (Network role)")
+    net.add_argument("--uplink", default=None, help="NIC plugged into the external bridge (Network role)")
     return p
 
 
@@ -86,7 +109,52 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _state_dir(args: argparse.Namespace) -> Path:
+    if args.state_dir is not None:
+        return Path(args.state_dir).absolute()
+    if os.environ.get("KUMULUS_STATE_DIR"):
+        return Path(os.environ["KUMULUS_STATE_DIR"]).absolute() / "hostd"
+    return DEFAULT_STATE_DIR
+
+
+def libvirt_config(args: argparse.Namespace) -> LibvirtConfig | None:
+    if args.driver != "libvirt":
+        return None
+    return LibvirtConfig(
+        uri=str(args.libvirt_uri),
+        virt_type=str(args.virt_type),
+        state_dir=_state_dir(args),
+        shutdown_timeout=float(args.shutdown_timeout),
+        volume_backend=str(args.volume_backend),
+        volume_dir=Path(args.volume_dir).absolute() if args.volume_dir else None,
+        ceph_conf=Path(args.ceph_conf) if args.ceph_conf else None,
+        ceph_monitors=parse_list(str(args.ceph_monitors)),
+        ceph_pool=str(args.ceph_pool),
+        ceph_user=args.ceph_user or None,
+        ceph_secret_uuid=args.ceph_secret_uuid or None,
+    )
+
+
+def network_config(args: argparse.Namespace) -> NetworkConfig | None:
+    if not args.ovn_sb_remote:
+        if args.encap_ip:
+            raise ValueError("encap-ip: set only with ovn-sb-remote")
+        return None
+    if not args.encap_ip:
+        raise ValueError("encap-ip: needed with ovn-sb-remote (this host's tunnel address)")
+    return NetworkConfig(
+        ovn_sb_remote=str(args.ovn_sb_remote),
+        encap_ip=str(args.encap_ip),
+        ovs_db=str(args.ovs_db),
+        datapath_type=str(args.datapath_type),
+        bridge_mappings=str(args.bridge_mappings),
+        uplink=args.uplink or None,
+    )
+
+
 def host_configs(args: argparse.Namespace) -> list[HostConfig]:
+    if args.sim_hosts and args.driver != "sim":
+        raise ValueError("sim-hosts: only with driver sim")
     template = HostConfig(
         name=args.host,
         zone=args.zone,
@@ -99,6 +167,8 @@ def host_configs(args: argparse.Namespace) -> list[HostConfig]:
         traits=parse_list(str(args.traits)),
         boot_delay=float(args.boot_delay),
         lease_seconds=float(args.lease_seconds),
+        libvirt=libvirt_config(args),
+        network=network_config(args),
     )
     return sim_hosts(int(args.sim_hosts), template) if args.sim_hosts else [template]
 
@@ -107,12 +177,10 @@ async def run(args: argparse.Namespace) -> int:
     if not args.kubeconfig:
         log.error("no kubeconfig: set KUBECONFIG or pass --kubeconfig")
         return 2
+    configs = host_configs(args)  # bad options fail here, before anything connects
     kube = Kube(KubeConfig.load(args.kubeconfig))
     flavors = FlavorCache(kube)
-    agents = [
-        HostAgent(kube, cfg, make_driver(cfg.driver, cfg.capacity, cfg.boot_delay), flavors)
-        for cfg in host_configs(args)
-    ]
+    agents = [HostAgent(kube, cfg, make_driver(cfg, kube), flavors, network_role(cfg)) for cfg in configs]
     metrics.declare(a.name for a in agents)
     metrics.serve(int(args.metrics_port), str(args.metrics_address))
     log.info("hostd: running %d host(s): %s", len(agents), ", ".join(a.name for a in agents))
@@ -125,6 +193,8 @@ async def run(args: argparse.Namespace) -> int:
     except asyncio.CancelledError:
         log.info("hostd: stopping (guests keep running)")
     finally:
+        for agent in agents:
+            agent.close()
         await kube.close()
     return 0
 

@@ -13,6 +13,9 @@ guests (observed) in, the actions that bring them together out.
   written: the Server's conditions already say what it waits for), its room on the host is kept, and
   the guest is created once both are True;
 - a guest whose power state differs from `spec.powerState` is started or stopped;
+- a crashed guest (its QEMU died) is reported Crashed first (phase Error, powerState Crashed); once the
+  Server shows it, it is started again if `restart_on_crash` (the default: the Server API has no policy field
+  yet, so every Server gets it) and left crashed otherwise;
 - a resize the operator approved (`status.resizeFlavor`, with its resources in `Desired.resize_to`) is
   applied to the guest (`Ensure` with the new resources), then reported with `status.flavor` set;
 - a guest whose state the Server's status does not show yet is reported.
@@ -33,7 +36,7 @@ from controllers.conditions import find
 from controllers.scheduling import Allocation, HostInfo, HostSnapshot, Placement, Resources
 
 from .drivers.base import GuestPhase, GuestSpec, GuestState
-from .status import guest_status, rejected_status, started_before
+from .status import guest_status, rejected_status, reported_crashed, started_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class Desired:
     server: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
     resize_to: Resources | None = None
     """The resources of an approved resize not applied yet (status.resizeFlavor's Flavor)."""
+    restart_on_crash: bool = True
+    """What to do with a crashed guest once reported (no Server field yet: always the default)."""
 
     @classmethod
     def from_server(
@@ -155,6 +160,12 @@ def plan(
             actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resources, d.power_on, d.server)))
             continue
         if guest.phase == GuestPhase.BUILDING:
+            continue
+        if guest.phase == GuestPhase.CRASHED and d.power_on:
+            if not reported_crashed(d.status):
+                actions.append(Report(d.uid, guest))  # tell first: a restart would hide the crash
+            elif d.restart_on_crash:
+                actions.append(Ensure(GuestSpec(d.uid, d.consumer, guest.resources, True, d.server)))
             continue
         resized = d.resize_to is not None and guest.resources == d.resize_to
         if d.resize_to is not None and not resized:

@@ -4,7 +4,11 @@ hostd owns `phase` (Running/Stopped once the guest exists), `powerState`, `bootT
 condition; with them it sets Ready (the operator's rule, `controllers.compute_plan.with_ready`, so the
 Server turning Running costs one write, not two) and, once a resize is applied, `status.flavor`
 (`finish_resize`). On a placement that does not fit it sets `Scheduled=False PlacementRejected` and
-nothing else, so that the operator schedules the Server again. Every other field is left as read.
+nothing else, so that the operator schedules the Server again. When the driver fails on the Server (what
+it names is missing, libvirt refused...) it sets `Running=False GuestFailed` with the error as message
+(`failed_status`), so the user sees why; the next report of the guest replaces it. A crashed guest is
+reported as phase Error, powerState Crashed, `Running=False GuestCrashed` before it is restarted.
+Every other field is left as read.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from .drivers.base import GuestPhase, GuestState
 RUNNING = "Running"
 SCHEDULED = "Scheduled"
 PLACEMENT_REJECTED = "PlacementRejected"
+GUEST_FAILED = "GuestFailed"
+GUEST_CRASHED = "GuestCrashed"
 
 
 def guest_status(
@@ -61,6 +67,28 @@ def rejected_status(status: Mapping[str, Any] | None, message: str) -> dict[str,
     conditions = set_condition(out.get("conditions"), SCHEDULED, False, PLACEMENT_REJECTED, message)
     out["conditions"] = _keep_times(out.get("conditions"), conditions)
     return out
+
+
+def failed_status(
+    status: Mapping[str, Any] | None, message: str, generation: int | None = None
+) -> dict[str, Any]:
+    """The status with Running=False GuestFailed and the driver's error (Ready derived), the rest as read."""
+    out = dict(status or {})
+    before = out.get("conditions")
+    conditions = set_condition(before, RUNNING, False, GUEST_FAILED, message)
+    conditions, _ = with_ready(conditions, generation, None)
+    out["conditions"] = _keep_times(before, conditions)
+    return out
+
+
+def reported_crashed(status: Mapping[str, Any] | None) -> bool:
+    """Whether the status already shows the guest crashed."""
+    cond = find((status or {}).get("conditions"), RUNNING)
+    return (
+        cond is not None
+        and cond.get("reason") == GUEST_CRASHED
+        and (status or {}).get("powerState") == "Crashed"
+    )
 
 
 def started_before(status: Mapping[str, Any] | None) -> bool:

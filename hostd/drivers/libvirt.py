@@ -89,6 +89,8 @@ def start_event_loop() -> None:
         if _event_loop_started:
             return
         libvirt.virEventRegisterDefaultImpl()
+        # libvirt prints every error to stderr by default; they are raised as libvirtError and handled.
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
         def run() -> None:
             while True:
@@ -399,8 +401,10 @@ class LibvirtDriver:
             log.info("destroyed %s (%s)", dom.name(), meta.consumer)
         record = self.record.get(uid)
         if record is not None:
-            for path in record.files.values():
+            for kind, path in record.files.items():
                 self._remove_owned(Path(path))
+                if kind == CONFIG_DRIVE:  # hostd/configdrive.py keeps the content's digest beside it
+                    self._remove_owned(Path(path + ".digest"))
         self.record.remove(uid)
 
     def _remove_owned(self, path: Path) -> None:

@@ -2,8 +2,9 @@
 Volumes, a config drive) is not the driver's business.
 
 `ServerOnlyResolver` is the minimal one: it uses the Server object alone (its uid, name, flavor resources
-and the console log path), so it yields a diskless, NIC-less guest. A resolver that fetches the Server's
-Ports and Volumes from the API (NICs, RBD disks) and builds a config drive replaces it later.
+and the console log path), so it yields a diskless, NIC-less guest (the driver's own tests use it).
+`hostd/resolve.py` (`ApiResolver`) is what hostd runs with: it reads the Server's Ports and Volumes from
+the API (NICs, RBD or file disks) and builds the config drive.
 """
 
 from __future__ import annotations

@@ -208,3 +208,57 @@ def test_approved_resize_is_applied_then_reported_then_nothing() -> None:
     s["status"] = status
     after = {"a": Desired.from_server(s, big)}
     assert plan(after, applied, HOST) == []
+
+
+def test_crashed_guest_is_reported_then_restarted_then_reported_running() -> None:
+    want = desired(reported("a"))
+    crashed = {"a": guest("a", GuestPhase.CRASHED)}
+    actions = plan(want, crashed, HOST)
+    assert actions == [Report("a", crashed["a"])]  # reported first: no restart hides the crash
+    status = guest_status(want["a"].status, crashed["a"])
+    assert (status["phase"], status["powerState"]) == ("Error", "Crashed")
+    assert find(status["conditions"], "Running")["reason"] == "GuestCrashed"  # type: ignore[index]
+
+    s = reported("a")
+    s["status"] = status
+    want = desired(s)
+    actions = plan(want, crashed, HOST)  # the default policy: restart
+    assert [type(a) for a in actions] == [Ensure]
+    assert isinstance(actions[0], Ensure) and actions[0].spec.power_on
+
+    running = {"a": guest("a")}
+    actions = plan(want, running, HOST)
+    assert [type(a) for a in actions] == [Report]
+    s["status"] = guest_status(s["status"], running["a"])
+    assert plan(desired(s), running, HOST) == []
+
+
+def test_crashed_guest_stays_down_when_the_policy_says_so() -> None:
+    from dataclasses import replace
+
+    crashed = {"a": guest("a", GuestPhase.CRASHED)}
+    s = reported("a")
+    s["status"] = guest_status(s["status"], crashed["a"])
+    want = {"a": replace(Desired.from_server(s, SMALL), restart_on_crash=False)}
+    assert plan(want, crashed, HOST) == []  # reported, left crashed
+
+
+def test_crashed_guest_of_a_server_powered_off_is_reported_stopped_not_restarted() -> None:
+    want = desired(reported("a", GuestPhase.STOPPED, "Off"))
+    crashed = {"a": guest("a", GuestPhase.CRASHED)}
+    actions = plan(want, crashed, HOST)
+    assert all(not isinstance(a, Ensure) for a in actions)
+
+
+def test_failed_status_names_the_error_and_is_replaced_by_the_next_report() -> None:
+    from hostd.status import failed_status
+
+    s = server("a")
+    status = failed_status(s["status"], "Port s-a-nic0 (nic0): not found", 1)
+    cond = find(status["conditions"], "Running")
+    assert cond is not None and (cond["status"], cond["reason"]) == ("False", "GuestFailed")
+    assert "s-a-nic0" in cond["message"]
+    assert find(status["conditions"], "Ready")["status"] == "False"  # type: ignore[index]
+    assert failed_status(status, "Port s-a-nic0 (nic0): not found", 1) == status  # idempotent
+    after = guest_status(status, guest("a"))
+    assert find(after["conditions"], "Running")["reason"] == "GuestRunning"  # type: ignore[index]

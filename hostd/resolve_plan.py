@@ -1,0 +1,226 @@
+"""The guest plan of a Server from the objects it names, as pure functions (hostd/resolve.py fetches them).
+
+    plan, drive = guest_plan(spec, fetched, settings)
+
+- NICs: one per `spec.networks` entry, its Port (`spec.port` or `<server>-nic<i>`, controllers/compute_deps.py):
+  the Port's MAC and uid (the OVN logical switch port is named after the uid, controllers/ovn/desired.py, and
+  libvirt's interfaceid takes it), its fixed IPs with the Subnet's prefix and gateway, the Network's MTU.
+- Disks: the boot Volume (`<server>-root` or `spec.bootVolume`) as vda with boot order 1, then `spec.volumes`
+  (their `device` when given, else the next free vdX). A Volume's `status.backendId` (`rbd/<pool>/<image>`,
+  controllers/storage_plan.py) is an RBD image QEMU opens itself, or with the `file` volume backend a raw
+  file `<volume dir>/<pool>/<image>` (no Ceph: development and tests).
+- The config drive's content: hostname, NICs, the KeyPair's public key, the user data.
+
+Whatever is missing or wrong raises ResolveError naming the object and field; the agent reports it on the
+Server and retries later (the operator's VolumesReady/NetworkReady make this rare: it waits for them).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controllers.compute_deps import port_needs, volume_needs
+
+from .configdrive import ConfigDriveSpec, NicConfig
+from .drivers.base import GuestSpec
+from .guest_devices import DiskPlan, GuestPlan, NicPlan, PowerPolicy, RbdSource
+
+Obj = Mapping[str, Any]
+DEVICES = tuple(f"vd{c}" for c in "abcdefghijklmnopqrstuvwxyz")
+
+
+class ResolveError(ValueError):
+    """What the Server needs is missing or wrong; the message names the object and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The objects a Server names, by name (namespace-local); absent ones are missing from the maps."""
+
+    ports: Mapping[str, Obj] = field(default_factory=dict)
+    subnets: Mapping[str, Obj] = field(default_factory=dict)
+    networks: Mapping[str, Obj] = field(default_factory=dict)
+    volumes: Mapping[str, Obj] = field(default_factory=dict)
+    public_key: str | None = None
+    user_data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiskSettings:
+    """Where a Volume's image is: RBD (monitors, cephx) or a raw file under `volume_dir`."""
+
+    backend: str = "rbd"  # "rbd" | "file"
+    monitors: tuple[str, ...] = ()
+    default_pool: str = "volumes"
+    user: str | None = None
+    secret_uuid: str | None = None
+    volume_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSettings:
+    disks: DiskSettings = field(default_factory=DiskSettings)
+    bridge: str = "br-int"
+    power: PowerPolicy = field(default_factory=PowerPolicy)
+    console_dir: Path | None = None
+    config_drive_dir: Path | None = None
+
+
+def _status(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("status") or {}
+
+
+def _spec(obj: Obj) -> Mapping[str, Any]:
+    return obj.get("spec") or {}
+
+
+def split_backend_id(backend_id: str, default_pool: str) -> tuple[str, str]:
+    """`rbd/<pool>/<image>` (or `<pool>/<image>`, or `<image>` in the default pool) -> (pool, image)."""
+    parts = backend_id.split("/")
+    if parts[0] == "rbd":
+        parts = parts[1:]
+    if len(parts) == 1 and parts[0]:
+        return default_pool, parts[0]
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    raise ResolveError(f"status.backendId: {backend_id!r} is not rbd/<pool>/<image>")
+
+
+def nic(server: Obj, index: int, port_name: str, fetched: Fetched, bridge: str) -> tuple[NicPlan, NicConfig]:
+    what = f"Port {port_name} (nic{index})"
+    port = fetched.ports.get(port_name)
+    if port is None:
+        raise ResolveError(f"{what}: not found")
+    status = _status(port)
+    uid = port["metadata"].get("uid") or ""
+    mac = str(status.get("macAddress") or "").lower()
+    if not mac:
+        raise ResolveError(f"{what}: status.macAddress is not set yet")
+    addresses: list[str] = []
+    gateways: list[str] = []
+    mtus: list[int] = []
+    for i, a in enumerate(status.get("addresses") or ()):
+        subnet_name = str(a.get("subnet") or "")
+        subnet = fetched.subnets.get(subnet_name)
+        if subnet is None:
+            raise ResolveError(f"{what}: status.addresses[{i}].subnet: Subnet {subnet_name!r} not found")
+        cidr = str(_spec(subnet).get("cidr") or "")
+        try:
+            prefix = ipaddress.ip_network(cidr, strict=False).prefixlen
+        except ValueError:
+            raise ResolveError(f"Subnet {subnet_name}: spec.cidr {cidr!r} is not a CIDR") from None
+        addresses.append(f"{a.get('ipAddress')}/{prefix}")
+        gateway = _status(subnet).get("gatewayIP")
+        if gateway is None and not _spec(subnet).get("disableGateway"):
+            gateway = _spec(subnet).get("gatewayIP")
+        if gateway and str(gateway) not in gateways:
+            gateways.append(str(gateway))
+        network = fetched.networks.get(str(_spec(subnet).get("network") or ""))
+        if network is not None and _spec(network).get("mtu"):
+            mtus.append(int(_spec(network)["mtu"]))
+    mtu = min(mtus) if mtus else None
+    try:
+        plan = NicPlan(port_uid=uid, mac=mac, bridge=bridge, mtu=mtu)
+    except ValueError as exc:
+        raise ResolveError(f"{what}: {exc}") from None
+    return plan, NicConfig(mac=mac, addresses=tuple(addresses), gateways=tuple(gateways), mtu=mtu)
+
+
+def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settings: DiskSettings) -> DiskPlan:
+    what = f"{role} Volume {name}"
+    vol = fetched.volumes.get(name)
+    if vol is None:
+        raise ResolveError(f"{what}: not found")
+    backend_id = _status(vol).get("backendId")
+    if not backend_id:
+        raise ResolveError(f"{what}: status.backendId is not set yet (the Volume is not made)")
+    pool, image = split_backend_id(str(backend_id), settings.default_pool)
+    serial = str(vol["metadata"].get("uid") or "")[:20] or None  # QEMU keeps 20 characters
+    order = 1 if boot else None
+    try:
+        if settings.backend == "file":
+            assert settings.volume_dir is not None
+            path = settings.volume_dir / pool / image
+            return DiskPlan(target, path=str(path), serial=serial, boot_order=order)
+        rbd = RbdSource(pool, image, settings.monitors, settings.user, settings.secret_uuid)
+        return DiskPlan(target, rbd=rbd, serial=serial, boot_order=order)
+    except ValueError as exc:
+        raise ResolveError(f"{what}: {exc}") from None
+
+
+def disks(server: Obj, fetched: Fetched, settings: DiskSettings) -> tuple[DiskPlan, ...]:
+    """Boot Volume first (vda), then attached Volumes at their `device` or the next free vdX."""
+    asked = {
+        str(v.get("volume")): str(v["device"])
+        for v in _spec(server).get("volumes") or ()
+        if v.get("volume") and v.get("device")
+    }
+    taken = set(asked.values())
+    free = [d for d in DEVICES if d not in taken]
+    out = []
+    for need in volume_needs(server):
+        boot = need.role == "boot"
+        target = "vda" if boot else asked.get(need.name) or ""
+        if boot:
+            free = [d for d in free if d != "vda"]
+        elif not target:
+            if not free:
+                raise ResolveError("spec.volumes: more Volumes than virtio disk names")
+            target = free.pop(0)
+        out.append(disk(need.name, need.role, target, boot, fetched, settings))
+    return tuple(out)
+
+
+def guest_plan(
+    spec: GuestSpec, fetched: Fetched, settings: PlanSettings
+) -> tuple[GuestPlan, ConfigDriveSpec]:
+    """The plan of the Server's guest, and what its config drive says (the caller writes the drive and
+    sets plan.config_drive's file)."""
+    server = spec.server
+    meta = server.get("metadata") or {}
+    namespace, _, name = spec.consumer.partition("/")
+    nics: list[NicPlan] = []
+    nic_configs: list[NicConfig] = []
+    for i, need in enumerate(port_needs(server)):
+        plan_nic, config = nic(server, i, need.name, fetched, settings.bridge)
+        nics.append(plan_nic)
+        nic_configs.append(config)
+    flavor = _status(server).get("flavor") or _spec(server).get("flavor")
+    console = str(settings.console_dir / f"{spec.uid}.log") if settings.console_dir else None
+    drive = str(settings.config_drive_dir / f"{spec.uid}.img") if settings.config_drive_dir else None
+    try:
+        plan = GuestPlan(
+            uid=spec.uid,
+            namespace=namespace,
+            name=name,
+            resources=spec.resources,
+            flavor=str(flavor) if flavor else None,
+            disks=disks(server, fetched, settings.disks),
+            nics=tuple(nics),
+            config_drive=drive,
+            console_log=console,
+            power=settings.power,
+        )
+    except ResolveError:
+        raise
+    except ValueError as exc:
+        raise ResolveError(str(exc)) from None
+    nameservers: list[str] = []
+    for subnet in fetched.subnets.values():
+        for ns in _spec(subnet).get("dnsServers") or ():
+            if str(ns) not in nameservers:
+                nameservers.append(str(ns))
+    drive_spec = ConfigDriveSpec(
+        uid=spec.uid,
+        name=str(meta.get("name") or name),
+        namespace=str(meta.get("namespace") or namespace),
+        nics=tuple(nic_configs),
+        ssh_keys=(fetched.public_key,) if fetched.public_key else (),
+        user_data=fetched.user_data,
+        nameservers=tuple(nameservers[:3]),
+    )
+    return plan, drive_spec
