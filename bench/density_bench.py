@@ -38,6 +38,7 @@ it times.
 
     .venv/bin/python bench/density_bench.py            # full size
     .venv/bin/python bench/density_bench.py --quick    # smoke run: 30 + 200 Servers, 10 + 40 hosts
+    .venv/bin/python bench/density_bench.py --small-only  # phase 1 and its writes (~40 s)
 """
 
 from __future__ import annotations
@@ -826,6 +827,7 @@ class Options:
     keep_state: bool
     quick: bool
     time_limit: float
+    small_only: bool = False
 
 
 @dataclass
@@ -1139,6 +1141,11 @@ def parse_args(argv: list[str] | None) -> Options:
         help="s for the whole run; phase 4 stops creating when it is near (default: %(default)s)",
     )
     p.add_argument("--keep-state", action="store_true", help="keep the temporary state directories")
+    p.add_argument(
+        "--small-only",
+        action="store_true",
+        help="phase 1 only, with phase 3's writes over its Servers (about 40 s)",
+    )
     a = p.parse_args(argv)
     if a.quick:
         a.small, a.small_hosts, a.large, a.large_hosts, a.objects = 30, 10, 200, 40, 2000
@@ -1158,6 +1165,7 @@ def parse_args(argv: list[str] | None) -> Options:
         keep_state=a.keep_state,
         time_limit=max(60.0, a.time_limit),
         quick=a.quick,
+        small_only=a.small_only,
     )
 
 
@@ -1169,7 +1177,10 @@ def main(argv: list[str] | None = None) -> int:
 
     async def phases() -> None:
         await run.small()
-        await run.large()
+        if opts.small_only:
+            run.write_rows()  # phase 3 over phase 1's Servers only
+        else:
+            await run.large()
 
     try:
         asyncio.run(phases())

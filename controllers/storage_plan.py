@@ -9,6 +9,11 @@ applies `Actions` in order: the finalizer list (ONE metadata merge patch), the b
 requests: the backend does the Ceph work and reports completion, which wakes another pass), ONE status
 PUT. Planning again on the result gives no actions.
 
+Boot Volumes (`boot_volume`) are created with their finalizer and marked by the annotation
+`BOOT_VOLUME_FOR` (the Server's uid). Their Creating status is planned with `hold`: the applier may keep
+it back for a moment while the backend clones, then plan again, so a quick clone costs ONE status write
+(straight to Available) while a slow one still shows Creating. A user's Volume shows Creating at once.
+
 Backend ids are RBD names: `rbd/<pool>/volume-<uid>`, `rbd/<pool>/image-<uid>` and
 `<volume id>@snapshot-<uid>`.
 
@@ -40,6 +45,8 @@ World = Mapping[str, Mapping[Key, Obj]]
 Backend = Mapping[str, int]
 
 GROUP = "storage.kumulus.dev"
+BOOT_VOLUME_FOR = f"{GROUP}/boot-volume-for"
+"""Annotation on the boot Volumes the operator makes: the uid of the Server it was made for."""
 FINALIZERS = {
     "Volume": f"{GROUP}/volume",
     "VolumeSnapshot": f"{GROUP}/snapshot",
@@ -73,6 +80,9 @@ class Actions:
     """The whole new status, when it changes."""
     events: tuple[Event, ...] = ()
     """To post once the finalizers or the status are written (only transitions: none when nothing changes)."""
+    hold: bool = False
+    """The status only reports the work `ops` start: the applier may wait a moment for the backend and plan
+    again instead of writing it (the status written is then the finished one)."""
 
     @property
     def empty(self) -> bool:
@@ -120,7 +130,11 @@ def _finalizers(obj: Obj, kind: str, present: bool) -> list[str] | None:
 
 
 def _status_actions(
-    obj: Obj, fields: Mapping[str, Any], conditions: list[dict[str, Any]], ops: tuple[BackendOp, ...] = ()
+    obj: Obj,
+    fields: Mapping[str, Any],
+    conditions: list[dict[str, Any]],
+    ops: tuple[BackendOp, ...] = (),
+    hold: bool = False,
 ) -> Actions:
     old = dict(_status(obj))
     new = {k: v for k, v in {**old, **fields}.items() if v is not None}
@@ -133,7 +147,7 @@ def _status_actions(
     } and not changed(old.get("conditions"), conditions)
     if same:
         return Actions(ops=ops)
-    return Actions(ops=ops, status=new, events=transition_events(old, new))
+    return Actions(ops=ops, status=new, events=transition_events(old, new), hold=hold and bool(ops))
 
 
 # -- events ---------------------------------------------------------------------------------------------
@@ -383,7 +397,7 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
             op = BackendOp("create", backend_id, zone, size, source)
             conds = _conditions(vol, ("Ready", False, "Creating", "the volume is being created"))
             creating = {"phase": "Creating", "zone": zone, "volumeType": type_name, "backendId": backend_id}
-            return _status_actions(vol, creating, conds, (op,))
+            return _status_actions(vol, creating, conds, (op,), hold=is_boot_volume(vol))
     except _Wait as wait:
         conds = _conditions(vol, ("Ready", False, wait.reason, wait.message))
         phase = "Error" if wait.terminal else "Creating"
@@ -518,8 +532,15 @@ def plan_image(image: Obj, w: World, backend: Backend) -> Actions:
 # -- boot volumes ---------------------------------------------------------------------------------------
 
 
+def is_boot_volume(vol: Obj) -> bool:
+    """A boot Volume this operator made (marked with BOOT_VOLUME_FOR)."""
+    return bool((vol["metadata"].get("annotations") or {}).get(BOOT_VOLUME_FOR))
+
+
 def boot_volume(server: Obj, w: World) -> dict[str, Any] | None:
-    """The boot Volume `<server>-root` a Server booting from an image needs, when it does not exist yet."""
+    """The boot Volume `<server>-root` a Server booting from an image needs, when it does not exist yet.
+
+    It is created with its finalizer (no patch to add it) and marked as ours (BOOT_VOLUME_FOR)."""
     spec = _spec(server)
     ns, name = key_of(server)
     zone = server_zone(server)
@@ -538,7 +559,12 @@ def boot_volume(server: Obj, w: World) -> dict[str, Any] | None:
     }
     if root.get("volumeType"):
         body_spec["volumeType"] = root["volumeType"]
-    meta: dict[str, Any] = {"name": f"{name}-root", "namespace": ns}
+    meta: dict[str, Any] = {
+        "name": f"{name}-root",
+        "namespace": ns,
+        "finalizers": [FINALIZERS["Volume"]],
+        "annotations": {BOOT_VOLUME_FOR: str(server["metadata"]["uid"])},
+    }
     if root.get("deleteWithServer", True):
         meta["ownerReferences"] = [
             {

@@ -2,25 +2,30 @@
 
 The operator submits `BackendOp`s (controllers.storage_plan): idempotent requests, submitted again on every
 pass until done. The backend reports what it holds (`state`: backend id -> size in GiB, finished work
-only) and calls `on_change` when something finished, which wakes a pass. A storage-role hostd driving RBD
+only) and calls `on_change` with the backend id of each piece of work finished, which reconciles the
+object that asked for it; `wait` lets the operator hold a status back while quick work finishes. A storage-role hostd driving RBD
 replaces the simulation (sim_backend) behind this Protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from controllers.storage_plan import BackendOp
 
 
 class StorageBackend(Protocol):
-    on_change: Callable[[], None] | None
+    on_change: Callable[[str], None] | None
+    """Called with the backend id of the work that finished."""
 
     def submit(self, op: BackendOp) -> None:
         """Start the work of op unless it is done or under way."""
 
     def state(self) -> Mapping[str, int]:
         """What the backend holds: backend id -> size in GiB."""
+
+    async def wait(self, backend_ids: Iterable[str], timeout: float) -> None:
+        """Return once none of backend_ids is under way, or after timeout seconds."""
 
     async def close(self) -> None: ...

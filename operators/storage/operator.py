@@ -1,12 +1,15 @@
-"""The storage operator's runtime: a full list at start, the watch events, and passes over everything.
+"""The storage operator's runtime: a full list at start, the watch events, and a work queue of objects.
 
-Level-based, as the network operator: every change (a watch event, or the backend finishing some work)
-wakes a pass after 0.2 s, and a pass also runs every `resync` seconds. A pass creates the boot Volumes of
-Servers booting from an image, then plans and applies every image, Volume and VolumeSnapshot
-(controllers.storage_plan).
+Level-based: a watch event queues the objects the change can affect (controllers.storage_deps: the
+object itself, the Volumes a Server lists, the snapshots of a Volume, ...), the backend finishing some
+work queues the object that asked for it, and each queued object is reconciled on its own (a Server:
+make its boot Volume; an image, Volume or VolumeSnapshot: plan and apply, controllers.storage_plan),
+up to LIMIT at a time (queue.WorkQueue). So a change costs the work of the objects it touches, not of
+everything, and independent writes run concurrently. A full pass, queueing everything, still runs every
+`resync` seconds (operators.passes, also at start) and catches anything the links missed.
 
-Metrics: the pass loop's (operators.passes) and kumulus_objects{operator="storage"}: Volumes,
-VolumeSnapshots, Images and ClusterImages by phase.
+Metrics: the full pass loop's (operators.passes; the queue depth is the work queue's) and
+kumulus_objects{operator="storage"}: Volumes, VolumeSnapshots, Images and ClusterImages by phase.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import contextlib
 import logging
 from typing import Any
 
+from controllers.storage_deps import Item, affected, everything
 from controllers.storage_plan import ORDER, boot_volume, key_of
 from operators import metrics
 from operators.kube import Kube
 from operators.passes import Wake, run_passes
 
 from .backend import StorageBackend
+from .queue import WorkQueue
 from .reconciler import Reconciler
 from .resources import RESOURCES
 from .sim_backend import SimBackend
@@ -29,6 +34,9 @@ from .world import StorageWorld
 
 log = logging.getLogger("kumulus.storage")
 DEBOUNCE = 0.2
+"""Only for the full pass's retries (operators.passes): objects are queued without delay."""
+LIMIT = 16
+"""Objects reconciled at once: each is mostly waiting on the API server or the backend."""
 PHASES = {
     "Volume": ("Creating", "Available", "InUse", "Extending", "Deleting", "Error"),
     "VolumeSnapshot": ("Creating", "Available", "Deleting"),
@@ -44,17 +52,23 @@ class StorageOperator:
         self.resync = resync
         self.world = StorageWorld()
         self.backend: StorageBackend = backend or SimBackend()
-        self.backend.on_change = self.wake_up
+        self.backend.on_change = self.on_backend
         self.reconciler = Reconciler(kube, self.world, self.backend)
+        self.queue: WorkQueue[Item] = WorkQueue(self.reconcile, limit=LIMIT, name="storage")
         self.wake: asyncio.Event = Wake()
+        """Wakes the full pass early (operators.passes retries a failed pass through it)."""
         self._task: asyncio.Task[None] | None = None
 
-    def wake_up(self) -> None:
-        self.wake.set()
+    def on_backend(self, backend_id: str) -> None:
+        """The backend finished work on backend_id: reconcile the object that asked for it."""
+        item = self.reconciler.asked.pop(backend_id, None)
+        if item is not None:
+            self.queue.add(item)
 
     async def start(self) -> None:
         await self.load()
         metrics.register_phases("storage", self.phase_counts)
+        self.queue.start()
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
@@ -63,6 +77,7 @@ class StorageOperator:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.queue.stop()
         await self.backend.close()
         await self.kube.close()
 
@@ -95,29 +110,42 @@ class StorageOperator:
 
     def on_event(self, kind: str, event_type: str | None, obj: dict[str, Any]) -> None:
         typed = RESOURCES[kind].typed(obj)
+        key = key_of(typed)
+        old = self.world.objects[kind].get(key)
         if event_type == "DELETED":
-            self.world.remove(kind, key_of(typed), typed["metadata"].get("uid"))
+            self.world.remove(kind, key, typed["metadata"].get("uid"))
+            new = None
         else:
             self.world.upsert(typed)
-        self.wake.set()
+            new = self.world.objects[kind].get(key)
+        self.queue.add_all(affected(kind, old, new or typed, self.world.objects))
 
-    # -- passes ---------------------------------------------------------------------------------------
+    # -- reconciling ----------------------------------------------------------------------------------
+
+    async def reconcile(self, item: Item) -> None:
+        """One object: a Server's boot Volume made, or an image, Volume or VolumeSnapshot planned and applied."""
+        kind, key = item
+        if kind != "Server":
+            await self.reconciler.reconcile(kind, key)
+            return
+        server = self.world.objects["Server"].get(key)
+        body = boot_volume(server, self.world.objects) if server is not None else None
+        if body is not None:
+            await self.reconciler.create("Volume", body)
+            self.queue.add(("Volume", key_of(body)))  # start its clone now, not on the watch event
 
     async def _loop(self) -> None:
         await run_passes(self.wake, self.run_pass, resync=self.resync, debounce=DEBOUNCE, name="storage")
 
     async def run_pass(self) -> int:
-        """One pass over everything; returns the API writes made."""
-        w, r = self.world, self.reconciler
-        before = r.writes
-        for server in list(w.objects["Server"].values()):
-            body = boot_volume(server, w.objects)
-            if body is not None:
-                await r.create("Volume", body)
-        for kind in ORDER:
-            for key in list(w.objects[kind]):
-                await r.reconcile(kind, key)
-        writes = r.writes - before
+        """The full pass: queue everything and wait for it; returns the API writes made meanwhile."""
+        # The loop's queue depth is the work queue's (run_passes set it to the full pass's wake-ups).
+        metrics.QUEUE_DEPTH.labels("storage").set_function(lambda: len(self.queue))
+        before = self.reconciler.writes
+        items = everything(self.world.objects)
+        self.queue.add_all(items)
+        await self.queue.join(items)
+        writes = self.reconciler.writes - before
         if writes:
-            log.info("storage pass: %d writes", writes)
+            log.info("storage full pass: %d writes", writes)
         return writes

@@ -1,5 +1,7 @@
 """Apply the plan of one storage object: the finalizers (merge patch), the backend requests, the status
-(PUT), then the plan's Events. Every write carries the resourceVersion read; a 409 re-reads the object
+(PUT), then the plan's Events. A status planned with `hold` (a boot Volume's Creating) waits up to HOLD
+seconds for the backend, then is planned again: a quick clone is written once, as Available; a slow
+one shows Creating after HOLD. Every write carries the resourceVersion read; a 409 re-reads the object
 and plans again. A failure is reported once as a Warning Event (ReconcileFailed) on the object, again
 only if the error changes, so a pass retried after an outage does not post it every time."""
 
@@ -19,6 +21,8 @@ from .world import StorageWorld
 
 log = logging.getLogger("kumulus.storage")
 ATTEMPTS = 8
+HOLD = 1.0
+"""How long a held status waits for the backend before it is written as it stands."""
 
 
 class Reconciler:
@@ -30,6 +34,8 @@ class Reconciler:
         self.events = EventPoster(kube, "kumulus-storage")
         self.failing: dict[str, str] = {}
         """uid -> the error last reported on the object (until it reconciles again)."""
+        self.asked: dict[str, tuple[str, Key]] = {}
+        """backend id -> the object whose plan submitted work on it (reconciled when the work ends)."""
 
     async def reconcile(self, kind: str, key: Key) -> None:
         kept = self.world.objects[kind].get(key)
@@ -46,6 +52,7 @@ class Reconciler:
 
     async def _reconcile(self, kind: str, key: Key) -> None:
         w = self.world
+        held = False
         for _ in range(ATTEMPTS):
             kept = w.objects[kind].get(key)
             if kept is None:
@@ -58,15 +65,22 @@ class Reconciler:
                     await self.events.post(RESOURCES[kind].typed(written), actions.events)
                     continue
                 for op in actions.ops:
+                    self.asked[op.backend_id] = (kind, key)
                     self.backend.submit(op)
+                if actions.hold and not held:
+                    held = True
+                    await self.backend.wait([op.backend_id for op in actions.ops], HOLD)
+                    continue
                 if actions.status is not None:
                     new = RESOURCES[kind].typed({**obj, "status": actions.status})
                     written = RESOURCES[kind].typed(
                         await self.kube.put(object_path(RESOURCES[kind], obj, "status"), new)
                     )
-                    w.upsert(written)
                     self.writes += 1
+                    # The Events first: what the operator reports (kumulus_objects) follows them. Nothing
+                    # else reconciles this object meanwhile (the work queue runs an item once at a time).
                     await self.events.post(written, actions.events)
+                    w.upsert(written)
                 return
             except Conflict:
                 await self.refresh(kind, obj)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from controllers.storage_plan import BackendOp
 
@@ -20,7 +20,7 @@ ENV = "KUMULUS_STORAGE_SIM_DELAY"
 class SimBackend:
     def __init__(self, delay: float | None = None) -> None:
         self.delay = delay if delay is not None else float(os.environ.get(ENV, "0.3"))
-        self.on_change: Callable[[], None] | None = None
+        self.on_change: Callable[[str], None] | None = None
         self._held: dict[str, int] = {}
         self._busy: dict[str, asyncio.Task[None]] = {}
 
@@ -48,7 +48,12 @@ class SimBackend:
         finally:
             self._busy.pop(op.backend_id, None)
         if self.on_change is not None:
-            self.on_change()
+            self.on_change(op.backend_id)
+
+    async def wait(self, backend_ids: Iterable[str], timeout: float) -> None:
+        busy = [self._busy[i] for i in backend_ids if i in self._busy]
+        if busy:
+            await asyncio.wait(busy, timeout=timeout)
 
     def state(self) -> Mapping[str, int]:
         return self._held

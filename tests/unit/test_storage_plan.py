@@ -219,6 +219,48 @@ def test_boot_volume() -> None:
     assert boot_volume(srv, w.objects) is None
 
 
+def boot_world() -> tuple[World, Obj]:
+    image = obj("ClusterImage", "debian", {}, ns="")
+    image["status"] = {"zones": [{"zone": "az1", "phase": "Available", "backendId": "rbd/volumes/image-x"}]}
+    srv = obj("Server", "web", {"flavor": "m1", "image": "debian"})
+    srv["status"] = {"zone": "az1"}
+    w = World(vtype(), image, srv)
+    body = boot_volume(srv, w.objects)
+    assert body is not None
+    body["metadata"]["uid"] = "uid-web-root"
+    w.put({**body, "spec": {**body["spec"], "volumeType": "standard"}})
+    return w, body
+
+
+def test_boot_volume_is_created_with_its_finalizer_and_a_quick_clone_writes_one_status() -> None:
+    w, body = boot_world()
+    assert body["metadata"]["finalizers"] == ["storage.kumulus.dev/volume"]
+    assert body["metadata"]["annotations"] == {"storage.kumulus.dev/boot-volume-for": "uid-web"}
+    creating = plan("Volume", w.get("Volume", "web-root"), w.objects, w.backend)
+    # no finalizer patch; the Creating status may be held while the clone runs
+    assert creating.finalizers is None and creating.hold and creating.status is not None
+    assert [(op.op, op.source) for op in creating.ops] == [("create", "rbd/volumes/image-x")]
+    w.backend[creating.ops[0].backend_id] = creating.ops[0].size_gib  # the clone ends while held
+    done = w.step("Volume", "web-root")
+    assert done.status is not None and done.status["phase"] == "Available" and not done.ops and not done.hold
+    assert [(e.type, e.reason, e.message) for e in done.events] == [
+        ("Normal", "Available", "new -> Available")
+    ]
+    assert plan("Volume", w.get("Volume", "web-root"), w.objects, w.backend).empty
+
+
+def test_a_slow_clone_still_shows_creating_and_a_users_volume_is_not_held() -> None:
+    w, _ = boot_world()
+    held = w.step("Volume", "web-root", backend_done=False)  # the hold ran out: written as it stands
+    assert held.hold and w.get("Volume", "web-root")["status"]["phase"] == "Creating"
+    assert plan("Volume", w.get("Volume", "web-root"), w.objects, w.backend).status is None  # written once
+    assert w.settle("Volume", "web-root")["status"]["phase"] == "Available"
+    w.put(obj("Volume", "data", {"sizeGiB": 1, "volumeType": "standard", "zone": "az1"}))
+    w.step("Volume", "data")  # its finalizer
+    mine = plan("Volume", w.get("Volume", "data"), w.objects, w.backend)
+    assert mine.status is not None and mine.status["phase"] == "Creating" and not mine.hold
+
+
 # -- Events ---------------------------------------------------------------------------------------------
 
 
