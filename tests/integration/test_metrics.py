@@ -99,7 +99,16 @@ def test_volume_moves_the_operators_metrics_and_posts_its_transitions(cluster: C
         n = value(samples, "kumulus_objects", operator="storage", kind="Volume", phase="Available")
         return samples if n == 1 else None
 
-    samples = wait_for(available, timeout=30)
+    wait_for(available, timeout=30)
+
+    def available_event_posted() -> Samples | None:
+        # The status write that makes the Volume Available comes first, then its Event: scrape again
+        # until the Event is counted too (the status may be seen a moment before it).
+        samples = scrape(url)
+        n = value(samples, "kumulus_operator_events_total", component="kumulus-storage", reason="Available")
+        return samples if n >= 1 else None
+
+    samples = wait_for(available_event_posted, timeout=10)
     assert value(samples, "kumulus_objects", operator="storage", kind="Volume", phase="Creating") == 0
     assert value(samples, "kumulus_operator_passes_total", operator="storage") > 0
     assert value(samples, "kumulus_operator_passes_total", operator="quota") > 0
