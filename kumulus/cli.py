@@ -36,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         "--sim-hosts", type=int, default=0, help="also run N simulated hosts (default: %(default)s)"
     )
 
+    p_up.add_argument(
+        "--data-plane",
+        choices=("auto", "real", "sim"),
+        default="auto",
+        help="real: start libvirtd, OVS, OVN and Ceph here and run hostd on them; sim: simulated hosts only; "
+        "auto: real when the packages are installed, we are root, hostd runs and no --sim-hosts "
+        "(default: %(default)s)",
+    )
+
     p_crds = sub.add_parser("crds", help="generate crds/ from the API models")
     p_crds.add_argument("--out", type=Path, default=PROJECT_CRDS, help="directory (default: %(default)s)")
     p_crds.add_argument("--check", action="store_true", help="only report whether crds/ is up to date")
@@ -67,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 crds_dir=args.crds_dir,
                 components=comps,
                 sim_hosts=args.sim_hosts,
+                data_plane=args.data_plane,
             )
         )
     parser.error(f"unknown command {args.command}")

@@ -3,7 +3,10 @@
 Starts the embedded API server (TLS, bearer tokens), installs the CRDs found in crds/, writes a
 kubeconfig, then runs the operators and a local hostd (when those packages provide an entry point) as
 child processes that talk to the API over HTTPS with their own tokens, as they would in a cluster.
-Each child serves Prometheus metrics on a port of the API server's address: the ports of the last start
+With the real data plane (--data-plane real, or auto when the packages are there and we are root), it
+first starts libvirtd, Open vSwitch, OVN and a one-OSD Ceph (kumulus.dataplane, detached: they outlive a crash
+of `kumulus up` and are adopted by the next start) and runs hostd with the libvirt driver for this machine;
+docs/dataplane.md. Each child serves Prometheus metrics on a port of the API server's address: the ports of the last start
 when they are free, else free ones; printed, and kept in <state dir>/metrics.yaml (component -> URL).
 """
 
@@ -15,10 +18,12 @@ import gc
 import importlib.util
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,8 @@ from .apiserver.app import ApiServer, ServerConfig
 from .apiserver.core import ApiCore
 from .apiserver.errors import ApiError
 from .apiserver.registry import CRD_SKEY, NAMESPACE_SKEY
+from .dataplane import ceph
+from .dataplane.supervisor import DataPlane
 from .pki import ensure_pki
 
 log = logging.getLogger("kumulus.up")
@@ -52,6 +59,7 @@ class UpOptions:
     # Which child components to run: "operators", "hostd" (those that exist); empty for the API server alone.
     components: tuple[str, ...] = ("operators", "hostd")
     sim_hosts: int = 0
+    data_plane: str = "auto"  # auto | real | sim
 
 
 def ensure_tokens(state_dir: Path) -> dict[str, str]:
@@ -172,19 +180,76 @@ def metrics_ports(state: Path, names: tuple[str, ...], address: str) -> dict[str
     return ports
 
 
+def host_name() -> str:
+    """This machine's Host name, as hostd would pick it (lower-case hostname, [a-z0-9-])."""
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().split(".")[0].lower()).strip("-")
+    return name or "localhost"
+
+
+def resolve_data_plane(opts: UpOptions, missing: list[str]) -> tuple[str, str]:
+    """("real" | "sim", why): auto is real when the binaries are there, we are root and hostd runs."""
+    if opts.data_plane in ("real", "sim"):
+        return opts.data_plane, f"--data-plane {opts.data_plane}"
+    if "hostd" not in opts.components:
+        return "sim", "hostd is not among --components"
+    if opts.sim_hosts:
+        return "sim", "--sim-hosts given (add --data-plane real for both)"
+    if os.geteuid() != 0:
+        return "sim", "not root"
+    if missing:
+        return "sim", f"missing {', '.join(missing)} (scripts/setup.sh installs them)"
+    return "real", "packages present and root"
+
+
+def hostd_real_args(dp: DataPlane) -> list[str]:
+    """hostd for this machine with the real drivers, on the daemons the data plane started."""
+    return [
+        "--host",
+        dp.host,
+        "--driver",
+        "libvirt",
+        "--libvirt-uri",
+        dp.libvirt_uri,
+        "--virt-type",
+        "qemu",  # TCG: libvirtd sees no /dev/kvm (kumulus/dataplane/libvirt.py)
+        "--state-dir",
+        str(dp.root / "hostd"),
+        "--ceph-conf",
+        str(dp.ceph_conf),
+        "--ceph-pool",
+        ceph.POOL,
+        "--ovn-sb-remote",
+        dp.ovn_sb,
+        "--encap-ip",
+        "127.0.0.1",
+        "--ovs-db",
+        dp.ovs_remote,
+        "--datapath-type",
+        "netdev",
+    ]
+
+
 def _component_commands(
-    opts: UpOptions, ports: dict[str, int] | None = None
+    opts: UpOptions, ports: dict[str, int] | None = None, dp: DataPlane | None = None
 ) -> list[tuple[str, str, list[str]]]:
+    """(child name, user, command): with a real data plane, hostd runs this machine and `hostd-sim` the
+    simulated hosts; else hostd runs the simulated hosts (if any)."""
     out = []
     for name in opts.components:
         user, module = COMPONENTS[name]
-        if importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module):
-            cmd = [sys.executable, "-m", module]
-            if name == "hostd" and opts.sim_hosts:
-                cmd += ["--sim-hosts", str(opts.sim_hosts)]
-            if ports and name in ports:
-                cmd += ["--metrics-port", str(ports[name]), "--metrics-address", opts.address]
-            out.append((name, user, cmd))
+        if not (importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module)):
+            continue
+        cmds = {name: [sys.executable, "-m", module]}
+        if name == "hostd" and dp is not None:
+            cmds[name] += hostd_real_args(dp)
+            if opts.sim_hosts:
+                cmds["hostd-sim"] = [sys.executable, "-m", module, "--sim-hosts", str(opts.sim_hosts)]
+        elif name == "hostd" and opts.sim_hosts:
+            cmds[name] += ["--sim-hosts", str(opts.sim_hosts)]
+        for child, cmd in cmds.items():
+            if ports and child in ports:
+                cmd += ["--metrics-port", str(ports[child]), "--metrics-address", opts.address]
+            out.append((child, user, cmd))
     return out
 
 
@@ -223,32 +288,57 @@ async def serve(opts: UpOptions) -> int:
     print(f"export KUBECONFIG={state / 'kubeconfig'}", flush=True)
     print(f"kumulus: API server at {url} ({installed} CRDs installed)", flush=True)
 
-    procs = []
+    loop = asyncio.get_running_loop()
+    dp = DataPlane(state, host_name())
+    mode, why = resolve_data_plane(opts, dp.missing())
+    print(f"kumulus: data plane: {mode} ({why})", flush=True)
     env_base = dict(os.environ)
-    ports = metrics_ports(state, opts.components, opts.address)
+    if mode == "real":
+        try:
+            await loop.run_in_executor(None, dp.start, _say)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            print(f"kumulus: data plane failed to start: {exc}", flush=True)
+            await loop.run_in_executor(None, dp.stop, _say)
+            await runner.cleanup()
+            server.close()
+            return 1
+        # The operators program this OVN (the network and load-balancer operators read these).
+        env_base.update(KUMULUS_OVN_NB=dp.ovn_nb, KUMULUS_OVN_SB=dp.ovn_sb)
+        print(f"kumulus: libvirt {dp.libvirt_uri}, OVN NB {dp.ovn_nb}, Ceph {dp.ceph_conf}", flush=True)
+
+    procs = []
+    commands = _component_commands(opts, None, dp if mode == "real" else None)
+    ports = metrics_ports(state, tuple(name for name, _, _ in commands), opts.address)
     host = f"[{connect_host}]" if ":" in connect_host else connect_host
     endpoints = {}
-    for name, user, cmd in _component_commands(opts, ports):
+    for name, user, cmd in _component_commands(opts, ports, dp if mode == "real" else None):
         env = dict(env_base, KUBECONFIG=str(state / f"kubeconfig-{user}"), KUMULUS_STATE_DIR=str(state))
-        procs.append(children_mod.spawn(cmd, env, str(state / f"{user}.log")))
+        log_name = f"{user}.log" if name != "hostd-sim" else f"{user}-sim.log"
+        procs.append(children_mod.spawn(cmd, env, str(state / log_name)))
         endpoints[name] = f"http://{host}:{ports[name]}/metrics"
-        print(f"kumulus: started {user} (pid {procs[-1].pid}), metrics at {endpoints[name]}", flush=True)
+        what = user if name != "hostd-sim" else f"{user} for the simulated hosts"
+        print(f"kumulus: started {what} (pid {procs[-1].pid}), metrics at {endpoints[name]}", flush=True)
     if endpoints:
         write_file(state / "metrics.yaml", yaml.safe_dump(endpoints), mode=0o644)
     print(f"kumulus: ready (state in {state})", flush=True)
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("kumulus: stopping", flush=True)
     # Children may still call the API while they stop, so the loop keeps serving meanwhile.
     await loop.run_in_executor(None, children_mod.stop, procs)
+    if mode == "real":
+        await loop.run_in_executor(None, dp.stop, _say)
     await runner.cleanup()
     server.close()
     print("kumulus: stopped", flush=True)
     return 0
+
+
+def _say(message: str) -> None:
+    print(f"kumulus: data plane: {message}", flush=True)
 
 
 def up(opts: UpOptions) -> int:
