@@ -99,6 +99,10 @@ class RbdStore:
         if previous and previous != mine:
             try:
                 self._cluster.blocklist_add(previous, expire_seconds=FENCE_SECONDS)
+                # Our next ops then carry the osdmap epoch holding the blocklist, and an OSD serves them only
+                # once it has that map: an op of the dead client still queued there is refused, instead of
+                # landing after we observed (a clone appearing after its intent was forgotten, unowned).
+                self._cluster.wait_for_latest_osdmap()
             except rados.Error as e:
                 # not fatal: what the predecessor holds is released by the OSDs' timeout instead
                 log.warning("could not blocklist the previous Ceph client %s: %s", previous, e)
