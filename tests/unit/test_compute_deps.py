@@ -249,4 +249,9 @@ def test_host_allocated_status_is_written_once_and_keeps_hostds_fields() -> None
     }
     assert host_allocated_status({**host, "status": status}, HostUsage(Resources(2, 2048, 10), 2)) is None
     emptied = host_allocated_status({**host, "status": status}, HostUsage())
-    assert emptied is not None and emptied["allocated"] == {"vcpus": 0, "ramMiB": 0, "diskGiB": 0, "servers": 0}
+    assert emptied is not None and emptied["allocated"] == {
+        "vcpus": 0,
+        "ramMiB": 0,
+        "diskGiB": 0,
+        "servers": 0,
+    }
