@@ -33,7 +33,26 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 10.0) ->
         time.sleep(0.05)
 
 
-class OvnDaemons:
+class DaemonProcesses:
+    """Daemons a test started under `dir`, by name: whether they still run, and the tail of their logs."""
+
+    dir: Path
+    procs: dict[str, subprocess.Popen[bytes]]
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} (pid {proc.pid}) exited with {proc.returncode}: {self.log(name)}")
+
+    def log(self, name: str) -> str:
+        text = ""
+        for path in (self.dir / f"{name}.log", self.dir / f"{name}.stderr"):
+            if path.exists():
+                text += path.read_text(errors="replace")[-4000:]
+        return text
+
+
+class OvnDaemons(DaemonProcesses):
     def __init__(self, directory: Path) -> None:
         self.dir = directory
         self.nb_sock = directory / "nb.sock"
@@ -88,18 +107,6 @@ class OvnDaemons:
         log = (self.dir / f"{name}.stderr").open("wb")
         self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} (pid {proc.pid}) exited with {proc.returncode}: {self.log(name)}")
-
-    def log(self, name: str) -> str:
-        text = ""
-        for path in (self.dir / f"{name}.log", self.dir / f"{name}.stderr"):
-            if path.exists():
-                text += path.read_text(errors="replace")[-4000:]
-        return text
 
     def stop(self) -> None:
         for name in ("northd", "sb", "nb"):

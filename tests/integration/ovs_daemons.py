@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hostd.network import links
 
-from .ovn_daemons import wait_for
+from .ovn_daemons import DaemonProcesses, wait_for
 
 VSWITCH_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 BINARIES = (
@@ -34,7 +34,7 @@ BINARIES = (
 )
 
 
-class OvsHost:
+class OvsHost(DaemonProcesses):
     """One host's OVS + ovn-controller, in network namespace `self.netns`."""
 
     def __init__(self, directory: Path, name: str = "host1") -> None:
@@ -135,18 +135,6 @@ class OvsHost:
             ["ip", "netns", "exec", self.netns, *argv], stdout=log, stderr=subprocess.STDOUT, env=self.env
         )
         log.close()
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} (pid {proc.pid}) exited with {proc.returncode}: {self.log(name)}")
-
-    def log(self, name: str) -> str:
-        text = ""
-        for path in (self.dir / f"{name}.log", self.dir / f"{name}.stderr"):
-            if path.exists():
-                text += path.read_text(errors="replace")[-4000:]
-        return text
 
     # -- namespaces -------------------------------------------------------------------------------------
 
