@@ -117,6 +117,9 @@ class CephCluster:
         self._run("ceph-mon", "--mkfs", "-i", "a", "--monmap", monmap, "-c", conf)
         self._spawn("mon", ["ceph-mon", "-f", "-i", "a", "-c", conf])
         self._spawn("mgr", ["ceph-mgr", "-f", "-i", "x", "-c", conf])
+        # `osd create` fails at once while the monitor is still starting (seen in CI): wait until it answers,
+        # as kumulus.dataplane.ceph does.
+        wait_for("the monitor to answer", self._mon_up)
         osd_uuid = str(uuid.uuid4())
         osd_id = self.ceph("osd", "create", osd_uuid).strip()
         self._run("ceph-osd", "-i", osd_id, "--mkfs", "--osd-uuid", osd_uuid, "-c", conf)
@@ -131,6 +134,13 @@ class CephCluster:
                     raise
                 time.sleep(1.0)
         wait_for("the OSD to be up", self._osd_up)
+
+    def _mon_up(self) -> bool:
+        try:
+            self.ceph("--connect-timeout", "3", "mon", "stat", timeout=10)
+            return True
+        except subprocess.SubprocessError:
+            return False
 
     def _osd_up(self) -> bool:
         try:
