@@ -19,9 +19,16 @@ Port's fixed IP, and their floating IP like a FloatingIP; their provisioningStat
 Northbound sync made from their current generation succeeded (`World.lb_synced`), and their members' health
 comes from the Southbound Service_Monitor rows (`World.service_monitors`).
 
+Ports: Ready says whether the addresses are allocated; `phase` says whether OVN wired the Port where its
+user runs. status.host is the Host of the Server using the Port (its owner, or a Server naming it in
+spec.networks[].port), which the Logical_Switch_Port requests as its chassis; the phase is Active only when
+the Southbound Port_Binding (`World.port_bindings`) is on that chassis and up, else Down, with condition
+Bound giving the reason (controllers.ovn.bindings) and status.boundChassis the chassis OVN reports.
+
 Events: a status whose Ready condition changes plans an Event (Normal when it becomes Ready or makes
 progress, Warning on a failure); a LoadBalancer also plans one when its operating status changes. Events
-are only planned with a status write, so a pass in sync posts none.
+are only planned with a status write, so a pass in sync posts none. A Port plans one when its phase
+changes (Normal Active, or Down with the Bound reason) and a Warning when it is bound on another chassis.
 
 Claims: fixed IPs and MACs live in the owner's namespace with a controller ownerReference (garbage
 collection frees them); ExternalNetwork addresses and segmentation IDs are cluster-wide, so they live in
@@ -45,6 +52,7 @@ from controllers.api import network as api
 from controllers.compute_plan import Event
 from controllers.conditions import find, set_condition
 from controllers.network_world import CLAIM, OVN_KINDS, Key, Obj, SpaceKey, World, deleting, key_of, uid_of
+from controllers.ovn.bindings import BOUND, port_binding
 
 GROUP = "network.kumulus.dev"
 API_VERSION = f"{GROUP}/v1alpha1"
@@ -496,14 +504,24 @@ def plan_port(port: Obj, w: World) -> Actions:
     stale: tuple[Key, ...] = ()
     if problem is None or problem.reason not in ("NetworkNotFound", "InvalidSpec"):
         stale = tuple(k for k in w.owned_claims(uid_of(port)) if k not in c.used)
+    host = _port_host(port, w)
+    phase, chassis, bound, events = _port_phase(port, host, w)
     fields = {
         "macAddress": mac,
         "addresses": addresses,
-        "phase": status.get("phase") or api.PortPhase.DOWN.value,
+        "phase": phase,
+        "host": host,
+        "boundChassis": chassis,
         "device": _device(port) or status.get("device"),
     }
     ready = (True, "Allocated", "") if problem is None else (False, problem.reason, problem.message)
-    return Actions(finalizers=finalizers, status=_status(port, fields, ready), delete_claims=stale)
+    new_status = _status(port, fields, ready, bound)
+    return Actions(
+        finalizers=finalizers,
+        status=new_status,
+        delete_claims=stale,
+        events=events if new_status is not None else (),
+    )
 
 
 def _device(port: Obj) -> str | None:
@@ -511,6 +529,47 @@ def _device(port: Obj) -> str | None:
         if ref.get("kind") == "Server":
             return f"Server/{ref.get('name')}"
     return None
+
+
+def _port_host(port: Obj, w: World) -> str | None:
+    """The Host the Server using the Port runs on: the Server owning it (a NIC's Port), else one whose NIC
+    names it (spec.networks[].port); None while there is none or it is not placed."""
+    ns, name = key_of(port)
+    servers = [
+        s
+        for ref in port["metadata"].get("ownerReferences") or []
+        if ref.get("kind") == "Server"
+        and (s := w.get("Server", ns, ref.get("name"))) is not None
+        and uid_of(s) == ref.get("uid")
+    ]
+    for server in [*servers, *w.port_users(ns, name)]:
+        host = (server.get("status") or {}).get("host")
+        if host:
+            return str(host)
+    return None
+
+
+def _port_phase(
+    port: Obj, host: str | None, w: World
+) -> tuple[str, str | None, list[tuple[str, bool, str, str]], tuple[Event, ...]]:
+    """(phase, boundChassis, the Bound condition to set, Events of the change) from the Southbound
+    Port_Binding rows. Unknown bindings (no Southbound database, or a failed read) change nothing: a
+    hiccup of the database must not turn every Port Down and back."""
+    status = port.get("status") or {}
+    old_phase = status.get("phase") or api.PortPhase.DOWN.value
+    if w.port_bindings is None:
+        return old_phase, status.get("boundChassis"), [], ()
+    b = port_binding(uid_of(port), host, w.port_bindings)
+    phase = (api.PortPhase.ACTIVE if b.active else api.PortPhase.DOWN).value
+    old_reason = (find(status.get("conditions"), BOUND) or {}).get("reason")
+    name = key_of(port)[1]
+    events: tuple[Event, ...] = ()
+    if phase != old_phase and b.active:
+        events = (Event("Normal", "Active", f"Port {name} is active: {b.message}"),)
+    elif phase != old_phase or (b.reason == "BoundElsewhere" and old_reason != b.reason):
+        kind = "Warning" if b.reason == "BoundElsewhere" else "Normal"
+        events = (Event(kind, b.reason, f"Port {name} is down: {b.message}"),)
+    return phase, b.chassis, [(BOUND, b.active, b.reason, b.message)], events
 
 
 # -- ExternalNetwork addresses (Router gateways, FloatingIPs) ---------------------------------------------

@@ -5,16 +5,23 @@ than the one kept is ignored); `controllers.network_plan` plans from it. Claims 
 indexed by the space they hold a value in and by their owner's UID, so that planning an object's
 addresses costs a dictionary lookup, not a scan of every claim.
 
-Two observations of OVN also live here, for LoadBalancers' statuses: `lb_synced` (LoadBalancer UID -> the
+Servers are indexed by the Ports their NICs name (spec.networks[].port), so a Port finds the Server that
+uses it without a scan.
+
+Observations of OVN also live here: for LoadBalancers' statuses, `lb_synced` (LoadBalancer UID -> the
 generation whose rows the last successful Northbound sync wrote) and `service_monitors` (the Southbound
-Service_Monitor statuses by (ip, port, protocol, logical port); None when no Southbound database is
-configured).
+Service_Monitor statuses by (ip, port, protocol, logical port)); for Ports' phases, `port_bindings` (the
+Southbound Port_Binding rows by logical port, i.e. Port UID). Both are None when no Southbound database is
+configured or it could not be read: unknown, not empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # not at run time: controllers.ovn imports this module (through controllers.loadbalancer)
+    from controllers.ovn.bindings import Binding
 
 Obj = Mapping[str, Any]
 Key = tuple[str, str]
@@ -90,6 +97,8 @@ class World:
         self._owned: dict[str, dict[Key, Obj]] = {}
         self.lb_synced: dict[str, int | None] = {}
         self.service_monitors: dict[tuple[str, int, str, str], str] | None = None
+        self.port_bindings: Mapping[str, Binding] | None = None
+        self._port_users: dict[Key, set[str]] = {}
 
     # -- feeding ---------------------------------------------------------------------------------------
 
@@ -105,15 +114,35 @@ class World:
             return False
         if old is not None and kind == CLAIM:
             self._unindex(old)
+        if old is not None and kind == "Server":
+            self._index_server(old, add=False)
         table[key] = obj
         if kind == CLAIM:
             self._index(obj)
+        if kind == "Server":
+            self._index_server(obj, add=True)
         return True
 
     def remove(self, kind: str, key: Key) -> None:
         old = self.objects.get(kind, {}).pop(key, None)
         if old is not None and kind == CLAIM:
             self._unindex(old)
+        if old is not None and kind == "Server":
+            self._index_server(old, add=False)
+
+    def _index_server(self, server: Obj, add: bool) -> None:
+        ns, name = key_of(server)
+        for nic in (server.get("spec") or {}).get("networks") or []:
+            port = nic.get("port") if isinstance(nic, Mapping) else None
+            if not port:
+                continue
+            users = self._port_users.setdefault((ns, str(port)), set())
+            if add:
+                users.add(name)
+            else:
+                users.discard(name)
+                if not users:
+                    self._port_users.pop((ns, str(port)), None)
 
     def _index(self, claim: Obj) -> None:
         spec = claim.get("spec") or {}
@@ -143,6 +172,11 @@ class World:
     def space_claims(self, space: SpaceKey) -> Mapping[str, Obj]:
         """value (normalised address, MAC or segment) -> the claim holding it."""
         return self._spaces.get(space, {})
+
+    def port_users(self, namespace: str, port: str) -> list[Obj]:
+        """The Servers whose NICs name the Port (spec.networks[].port), by name."""
+        names = sorted(self._port_users.get((namespace, port), ()))
+        return [s for n in names if (s := self.get("Server", namespace, n)) is not None]
 
     def owned_claims(self, uid: str) -> Mapping[Key, Obj]:
         return self._owned.get(uid, {})

@@ -358,11 +358,16 @@ class PortStatus(StatusBase):
     """The observed state of a Port."""
 
     phase: PortPhase | None = Field(
-        default=None, description="Active once the Port is bound and wired on its host, else Down."
+        default=None,
+        description="Active once OVN bound the Port to the chassis of its Server's Host and reports it up, "
+        "else Down (condition Bound says why).",
     )
     addresses: list[PortAddress] = Field(default_factory=list, description="The addresses assigned.")
     mac_address: str | None = Field(default=None, description="The MAC address in use.")
     host: str | None = Field(default=None, description="The Host the Port is bound to (where its user runs).")
+    bound_chassis: str | None = Field(
+        default=None, description="The OVN chassis the Port is bound to, as the OVN Southbound database says."
+    )
     device: str | None = Field(default=None, description="What the Port is attached to, e.g. a Server.")
 
 

@@ -7,8 +7,10 @@ every object is planned and its actions applied (controllers.network_plan, in de
 owners that are gone are deleted, then the OVN Northbound database is synced from the world (which repairs
 drift and removes the rows of deleted objects), and only then the finalizers of released objects go.
 A successful sync records which LoadBalancer generations it wrote (`World.lb_synced`) and wakes another
-pass when that changed, so their provisioningStatus turns Active. A poller reads the members' health from
-the OVN Southbound database every HEALTH_POLL seconds and wakes a pass when it changed.
+pass when that changed, so their provisioningStatus turns Active. A poller reads the OVN Southbound
+database every HEALTH_POLL seconds (a local replica, rebuilt only when it changed): the members' health and
+the Port_Binding rows go into the world and wake a pass when they changed (so a Port turns Active about a
+second after ovn-controller binds it); each chassis' nb_cfg lag goes to /metrics.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from controllers.network_plan import (
     sweep_claims,
 )
 from controllers.network_world import CLAIM, KINDS, Key, World, key_of, uid_of
+from controllers.ovn.bindings import chassis_lag
 from operators import metrics
 from operators.kube import Kube
 from operators.passes import Wake, run_passes
 
-from .ovn import OvnHealth, OvnSync
+from .metrics import CHASSIS_LAG
+from .ovn import OvnSync
 from .reconciler import Reconciler
 from .resources import RESOURCES
+from .southbound import OvnSouthbound
 
 log = logging.getLogger("kumulus.network")
 DEBOUNCE = 0.2
@@ -42,31 +47,38 @@ HEALTH_POLL = 1.0
 
 class NetworkOperator:
     def __init__(
-        self, kube: Kube, resync: float = 30.0, ovn: OvnSync | None = None, health: OvnHealth | None = None
+        self,
+        kube: Kube,
+        resync: float = 30.0,
+        ovn: OvnSync | None = None,
+        southbound: OvnSouthbound | None = None,
     ) -> None:
         self.kube = kube
         self.resync = resync
         self.world = World()
         self.reconciler = Reconciler(kube, self.world)
         self.ovn = ovn or OvnSync()
-        self.health = health or OvnHealth()
+        self.southbound = southbound or OvnSouthbound()
+        self.chassis_lag: dict[str, int] = {}
         self.wake = Wake()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.load()
         metrics.register_phases("network", self._phases)
+        CHASSIS_LAG.set_source(lambda: self.chassis_lag)
         self._tasks = [asyncio.create_task(self._loop())]
-        if self.health.remote is not None:
-            self._tasks.append(asyncio.create_task(self._poll_health()))
+        if self.southbound.remote is not None:
+            self._tasks.append(asyncio.create_task(self._poll_southbound()))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        CHASSIS_LAG.set_source(None)
         await self.ovn.close()
-        await self.health.close()
+        await self.southbound.close()
         await self.kube.close()
 
     async def load(self) -> None:
@@ -109,21 +121,31 @@ class NetworkOperator:
     async def _loop(self) -> None:
         await run_passes(self.wake, self.run_pass, resync=self.resync, debounce=DEBOUNCE, name="network")
 
-    async def poll_health(self) -> bool:
-        """Read the Southbound health once; True (and a pass woken) when it changed."""
-        monitors = await self.health.read()
-        if monitors == self.world.service_monitors:
+    async def poll_southbound(self) -> bool:
+        """Read the Southbound database once; True (and a pass woken) when the members' health or the Port
+        bindings changed. Unreadable: both unknown (None), and no chassis lag is exported."""
+        state = await self.southbound.read()
+        w = self.world
+        if state is None:
+            self.chassis_lag = {}
+            monitors, bindings = None, None
+        else:
+            # The NB value we wrote is the target: if ovn-northd is behind, every chassis is too.
+            target = max(self.ovn.nb_cfg or 0, state.nb_cfg)
+            self.chassis_lag = chassis_lag(target, state.chassis_nb_cfg)
+            monitors, bindings = state.monitors, state.bindings
+        if monitors == w.service_monitors and bindings == w.port_bindings:
             return False
-        self.world.service_monitors = monitors
+        w.service_monitors, w.port_bindings = monitors, bindings
         self.wake.set()
         return True
 
-    async def _poll_health(self) -> None:
+    async def _poll_southbound(self) -> None:
         while True:
             try:
-                await self.poll_health()
+                await self.poll_southbound()
             except Exception:
-                log.exception("OVN Southbound health poll failed (retried)")
+                log.exception("OVN Southbound poll failed (retried)")
             await asyncio.sleep(HEALTH_POLL)
 
     async def run_pass(self) -> int:

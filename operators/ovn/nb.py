@@ -7,10 +7,16 @@ Both are ovsdbapp command objects run by ovsdbapp's connection thread: `_Observe
 snapshot of the IDL replica, `_ApplyPlan` turns AddRow/UpdateRow/DeleteRow into IDL operations of a single
 OVSDB transaction (TRY_AGAIN retries re-run it from scratch). Rows are found by the `kumulus:key` in their
 external_ids; rows without the owner marks are never read into the observed state, so never touched.
+
+A transaction that changes something also increments NB_Global.nb_cfg (what `ovn-nbctl --wait=hv` does):
+ovn-northd passes it on to the Southbound database and every ovn-controller reports in
+Chassis_Private.nb_cfg when it has caught up, which tells which chassis processed our changes. `nb_cfg`
+holds the value after our last transaction (or as last observed).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -102,13 +108,28 @@ class _Observe(command.BaseCommand):  # type: ignore[misc]
                 parent = parents.get(row.uuid)
                 rid = keys[row.uuid]
                 observed[rid] = Row(name, rid[1], columns, None if parent is None else key_of(parent))
+        nb_global = _nb_global(tables)
+        self.nb_cfg = int(nb_global.nb_cfg) if nb_global is not None else None
         self.result = observed
+
+
+def _nb_global(tables: IdlTables) -> IdlRow | None:
+    """The NB_Global row (ovn-northd or `ovn-nbctl init` creates it); None in a database not initialised."""
+    return next(iter(tables["NB_Global"].rows.values()), None)
 
 
 class _ApplyPlan(command.BaseCommand):  # type: ignore[misc]
     def __init__(self, api: Any, commands: Sequence[Command]) -> None:
         super().__init__(api)
         self.commands = list(commands)
+        self.bumped = False
+        self.nb_cfg: int | None = None
+
+    def post_commit(self, txn: Any) -> None:
+        if self.bumped:
+            # committed already: a reply without the new value must not fail the sync (observe reads it)
+            with contextlib.suppress(AttributeError):
+                self.nb_cfg = int(txn.get_increment_new_value())
 
     def run_idl(self, txn: Any) -> None:
         tables: IdlTables = self.api.tables
@@ -166,6 +187,10 @@ class _ApplyPlan(command.BaseCommand):  # type: ignore[misc]
                 row = index.pop((c.table, c.key))
                 detach(row, c.table)
                 row.delete()
+        nb_global = _nb_global(tables)
+        self.bumped = bool(self.commands) and nb_global is not None
+        if self.bumped and nb_global is not None:
+            nb_global.increment("nb_cfg")  # in this transaction, as ovn-nbctl --wait=hv
 
 
 class NorthboundDB:
@@ -178,19 +203,26 @@ class NorthboundDB:
         api_class = type("KumulusNbApi", (impl_idl.OvnNbApiIdlImpl,), {"_ovsdb_connection": None})
         self._connection = connection.Connection(idl=idl, timeout=timeout)
         self.api = api_class(self._connection)
+        self.nb_cfg: int | None = None
 
     def observe(self) -> Rows:
         """The Kumulus-owned rows as they are in the database."""
-        rows: Rows = _Observe(self.api).execute(check_error=True)
+        observe = _Observe(self.api)
+        rows: Rows = observe.execute(check_error=True)
+        self.nb_cfg = observe.nb_cfg if self.nb_cfg is None else max(self.nb_cfg, observe.nb_cfg or 0)
         return rows
 
     def apply(self, commands: Iterable[Command]) -> None:
-        """Execute a plan in one transaction (nothing to do for an empty plan)."""
+        """Execute a plan in one transaction, which also bumps NB_Global.nb_cfg (nothing to do for an empty
+        plan)."""
         commands = list(commands)
         if not commands:
             return
+        applying = _ApplyPlan(self.api, commands)
         with self.api.transaction(check_error=True) as txn:
-            txn.add(_ApplyPlan(self.api, commands))
+            txn.add(applying)
+        if applying.nb_cfg is not None:
+            self.nb_cfg = applying.nb_cfg
 
     def sync(self, desired: Rows) -> list[Command]:
         """Make the Kumulus-owned rows what `desired` says; returns the commands executed."""
