@@ -1,7 +1,7 @@
 """What the storage operator does with each Volume, VolumeSnapshot, Image and ClusterImage, as data: pure
 and level-based.
 
-    actions = plan(kind, obj, world, backend)
+    actions = plan(kind, obj, world, backend, failures)
 
 `world` holds the latest body of every object by kind and (namespace, name); `backend` is what the storage
 backend holds: backend id -> size in GiB (0 for images and snapshots), only for finished work. The operator
@@ -23,6 +23,12 @@ Servers) and, unless the VolumeType has multiAttach, nothing else holds it. A vi
 by the Volume's condition AttachmentRefused (the compute operator reads it). Deletion is blocked, as
 Cinder's "in use" errors, while a Volume is attached or has snapshots or clones, while a VolumeSnapshot
 has volumes restored from it, and while an image has volumes cloned from it: condition DeletionBlocked.
+
+Backend failures (`failures`: backend id -> BackendFailure, what the storage backend refused or failed
+on, e.g. a rejected image file or a checksum mismatch) reach the user: the object asking for that work gets
+Ready=False with the backend's reason and message, and phase Error (a failed deletion keeps Deleting, with
+reason DeletionFailed). The request is still submitted: the backend retries it, and clears the failure
+once it succeeds or is no longer asked for.
 
 Events (controllers.compute_plan.Event) come with the status write that makes a transition, so planning
 again plans none: a phase change (Warning for Error), a Ready reason that is not the phase (a wait or a
@@ -69,6 +75,20 @@ class BackendOp:
     zone: str
     size_gib: int = 0
     source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackendFailure:
+    """Work the backend refused or failed on: a condition reason (ChecksumMismatch, UnsafeImage,
+    HasClones, ...) and a message naming the problem."""
+
+    reason: str
+    message: str
+
+
+Failures = Mapping[str, BackendFailure]
+"""backend id -> the failure of the work on it (only while it fails)."""
+NO_FAILURES: Failures = {}
 
 
 @dataclass(frozen=True)
@@ -153,7 +173,7 @@ def _status_actions(
 # -- events ---------------------------------------------------------------------------------------------
 
 FAILED_PHASES = frozenset({"Error"})
-FAILURE_REASONS = frozenset({"InvalidSpec", "ImageNotFound"})
+FAILURE_REASONS = frozenset({"InvalidSpec", "ImageNotFound", "DeletionFailed"})
 """Ready reasons that need the user (the others are waits that end by themselves)."""
 RAISED = {"AttachmentRefused": "AttachmentRefused", "DeletionBlocked": "DeletionBlocked"}
 """Conditions that report a refusal while True: condition type -> Event reason."""
@@ -226,6 +246,17 @@ def _conditions(
     for kind, status, reason, message in sets:
         out = set_condition(out, kind, status, reason, message, gen)
     return out
+
+
+def _deleting_actions(
+    obj: Obj, what: str, fields: Mapping[str, Any], op: tuple[BackendOp, ...], failure: BackendFailure | None
+) -> Actions:
+    """The status of an object whose backend work is being deleted (or failed to be)."""
+    if failure is None:
+        ready = ("Ready", False, "Deleting", f"the {what} is being deleted")
+    else:
+        ready = ("Ready", False, "DeletionFailed", f"{failure.reason}: {failure.message}")
+    return _status_actions(obj, {"phase": "Deleting", **fields}, _conditions(obj, ready), op)
 
 
 def _blocked(obj: Obj, kind: str, users: list[str], phase: str | None) -> Actions:
@@ -316,6 +347,14 @@ class _Wait(Exception):
         self.terminal = terminal
 
 
+def source_id(vol: Obj, zone: str, w: World) -> tuple[str | None, str]:
+    """(the backend id the Volume is made from, or None for a blank one; "" or why its source is not ready)."""
+    try:
+        return _source_id(vol, zone, w), ""
+    except _Wait as wait:
+        return None, wait.message
+
+
 def _source_id(vol: Obj, zone: str, w: World) -> str | None:
     """The backend id the Volume is cloned from (None: blank); _Wait while the source is not ready."""
     ns = key_of(vol)[0]
@@ -357,7 +396,7 @@ def _volume_users(vol: Obj, w: World, attached: list[dict[str, Any]]) -> list[st
     return users
 
 
-def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
+def plan_volume(vol: Obj, w: World, backend: Backend, failures: Failures = NO_FAILURES) -> Actions:
     st = _status(vol)
     vtype = volume_type(w, vol)
     zone = volume_zone(vol, vtype)
@@ -372,8 +411,7 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
             return _blocked(vol, "Volume", users, st.get("phase"))
         if backend_id and backend_id in backend:
             op = BackendOp("delete", str(backend_id), str(zone or ""))
-            conds = _conditions(vol, ("Ready", False, "Deleting", "the volume is being deleted"))
-            return _status_actions(vol, {"phase": "Deleting", "attachments": []}, conds, (op,))
+            return _deleting_actions(vol, "volume", {"attachments": []}, (op,), failures.get(backend_id))
         return _released(vol, "Volume")
     fins = _finalizers(vol, "Volume", True)
     if fins is not None:
@@ -395,8 +433,12 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
         if backend_id not in backend:
             source = _source_id(vol, zone, w)
             op = BackendOp("create", backend_id, zone, size, source)
-            conds = _conditions(vol, ("Ready", False, "Creating", "the volume is being created"))
             creating = {"phase": "Creating", "zone": zone, "volumeType": type_name, "backendId": backend_id}
+            failure = failures.get(backend_id)
+            if failure is not None:
+                conds = _conditions(vol, ("Ready", False, failure.reason, failure.message))
+                return _status_actions(vol, {**creating, "phase": "Error"}, conds, (op,))
+            conds = _conditions(vol, ("Ready", False, "Creating", "the volume is being created"))
             return _status_actions(vol, creating, conds, (op,), hold=is_boot_volume(vol))
     except _Wait as wait:
         conds = _conditions(vol, ("Ready", False, wait.reason, wait.message))
@@ -413,7 +455,12 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
         refusal = [("AttachmentRefused", True, "AttachmentRuleViolated", text)]
     drop = ["DeletionBlocked"] + ([] if refused else ["AttachmentRefused"])
     ops: tuple[BackendOp, ...] = ()
-    if have < size:
+    failure = failures.get(backend_id)
+    if have < size and failure is not None:
+        ops = (BackendOp("resize", backend_id, zone, size),)
+        fields["phase"] = "Error"
+        ready = ("Ready", False, failure.reason, failure.message)
+    elif have < size:
         ops = (BackendOp("resize", backend_id, zone, size),)
         fields["phase"] = "Extending"
         ready = ("Ready", False, "Extending", f"extending from {have} to {size} GiB")
@@ -427,7 +474,7 @@ def plan_volume(vol: Obj, w: World, backend: Backend) -> Actions:
 # -- VolumeSnapshot -------------------------------------------------------------------------------------
 
 
-def plan_snapshot(snap: Obj, w: World, backend: Backend) -> Actions:
+def plan_snapshot(snap: Obj, w: World, backend: Backend, failures: Failures = NO_FAILURES) -> Actions:
     ns, name = key_of(snap)
     st = _status(snap)
     backend_id = st.get("backendId")
@@ -443,8 +490,7 @@ def plan_snapshot(snap: Obj, w: World, backend: Backend) -> Actions:
             return _blocked(snap, "VolumeSnapshot", users, st.get("phase"))
         if backend_id and backend_id in backend:
             op = BackendOp("delete", str(backend_id), "")
-            conds = _conditions(snap, ("Ready", False, "Deleting", "the snapshot is being deleted"))
-            return _status_actions(snap, {"phase": "Deleting"}, conds, (op,))
+            return _deleting_actions(snap, "snapshot", {}, (op,), failures.get(backend_id))
         return _released(snap, "VolumeSnapshot")
     fins = _finalizers(snap, "VolumeSnapshot", True)
     if fins is not None:
@@ -460,8 +506,12 @@ def plan_snapshot(snap: Obj, w: World, backend: Backend) -> Actions:
         return _status_actions(snap, {"phase": "Creating"}, conds)
     backend_id = f"{vst['backendId']}@snapshot-{snap['metadata']['uid']}"
     op = BackendOp("create", backend_id, str(vst.get("zone") or ""), int(vst.get("sizeGiB") or 0))
-    conds = _conditions(snap, ("Ready", False, "Creating", "the snapshot is being taken"))
     fields = {"phase": "Creating", "backendId": backend_id, "sizeGiB": vst.get("sizeGiB")}
+    failure = failures.get(backend_id)
+    if failure is not None:
+        conds = _conditions(snap, ("Ready", False, failure.reason, failure.message))
+        return _status_actions(snap, {**fields, "phase": "Error"}, conds, (op,))
+    conds = _conditions(snap, ("Ready", False, "Creating", "the snapshot is being taken"))
     return _status_actions(snap, fields, conds, (op,))
 
 
@@ -480,16 +530,22 @@ def _image_users(image: Obj, w: World) -> list[str]:
     return users
 
 
-def plan_image(image: Obj, w: World, backend: Backend) -> Actions:
+def image_backend_ids(image: Obj, w: World) -> dict[str, str]:
+    """zone -> the backend id of the image's copy in that zone, for every Zone: the one its status records,
+    else rbd/<the Zone's cephPool>/image-<uid>."""
+    recorded = {e.get("zone"): e.get("backendId") for e in _status(image).get("zones") or ()}
+    uid = image["metadata"]["uid"]
+    out = {}
+    for z in sorted(w.get("Zone", {}).values(), key=lambda z: z["metadata"]["name"]):
+        name = z["metadata"]["name"]
+        pool = _spec(z).get("cephPool") or DEFAULT_POOL
+        out[name] = str(recorded.get(name) or f"rbd/{pool}/image-{uid}")
+    return out
+
+
+def plan_image(image: Obj, w: World, backend: Backend, failures: Failures = NO_FAILURES) -> Actions:
     kind = str(image.get("kind") or "Image")
     st = _status(image)
-    zones = sorted(w.get("Zone", {}).values(), key=lambda z: z["metadata"]["name"])
-    ids = {
-        z["metadata"][
-            "name"
-        ]: f"rbd/{_spec(z).get('cephPool') or DEFAULT_POOL}/image-{image['metadata']['uid']}"
-        for z in zones
-    }
     recorded = {e.get("zone"): e.get("backendId") for e in st.get("zones") or ()}
     if _deleting(image):
         if FINALIZERS[kind] not in (image["metadata"].get("finalizers") or ()):
@@ -499,33 +555,46 @@ def plan_image(image: Obj, w: World, backend: Backend) -> Actions:
             return _blocked(image, kind, users, st.get("phase"))
         ops = tuple(BackendOp("delete", str(i), str(z)) for z, i in recorded.items() if i and i in backend)
         if ops:
-            conds = _conditions(image, ("Ready", False, "Deleting", "the image is being deleted"))
-            return _status_actions(image, {}, conds, ops)
+            failing = [f for f in (failures.get(o.backend_id) for o in ops) if f is not None]
+            ready = ("Ready", False, "Deleting", "the image is being deleted")
+            if failing:
+                ready = ("Ready", False, "DeletionFailed", f"{failing[0].reason}: {failing[0].message}")
+            return _status_actions(image, {}, _conditions(image, ready), ops)
         return _released(image, kind)
     fins = _finalizers(image, kind, True)
     if fins is not None:
         return Actions(finalizers=fins)
     entries = []
     ops_list = []
-    for zone, backend_id in ids.items():
-        backend_id = str(recorded.get(zone) or backend_id)
+    failed: dict[BackendFailure, list[str]] = {}
+    for zone, backend_id in image_backend_ids(image, w).items():
         done = backend_id in backend
-        entries.append(
-            {"zone": zone, "phase": "Available" if done else "Downloading", "backendId": backend_id}
-        )
+        failure = None if done else failures.get(backend_id)
+        phase = "Available" if done else "Error" if failure else "Downloading"
+        entries.append({"zone": zone, "phase": phase, "backendId": backend_id})
         if not done:
             ops_list.append(BackendOp("create", backend_id, zone))
+        if failure is not None:
+            failed.setdefault(failure, []).append(zone)
     if not entries:
         conds = _conditions(image, ("Ready", False, "Pending", "no Zone to import the image into"))
         return _status_actions(image, {"phase": "Pending"}, conds)
-    available = bool(entries) and not ops_list
-    phase = "Available" if available else "Downloading"
-    ready = (
-        ("Ready", True, "Available", "")
-        if available
-        else ("Ready", False, "Downloading", "importing into " + _named(o.zone for o in ops_list))
-    )
-    fields = {"phase": phase, "zones": entries, "checksumVerified": True if available else None}
+    available = not ops_list
+    verified: bool | None = True if available else None
+    if failed:
+        phase = "Error"
+        first = next(iter(failed))
+        message = "; ".join(f"in {_named(zones)}: {f.message}" for f, zones in failed.items())
+        ready = ("Ready", False, first.reason, message)
+        if any(f.reason == "ChecksumMismatch" for f in failed):
+            verified = False
+    elif available:
+        phase = "Available"
+        ready = ("Ready", True, "Available", "")
+    else:
+        phase = "Downloading"
+        ready = ("Ready", False, "Downloading", "importing into " + _named(o.zone for o in ops_list))
+    fields = {"phase": phase, "zones": entries, "checksumVerified": verified}
     return _status_actions(image, fields, _conditions(image, ready), tuple(ops_list))
 
 
@@ -582,9 +651,9 @@ def boot_volume(server: Obj, w: World) -> dict[str, Any] | None:
 ORDER = ("ClusterImage", "Image", "Volume", "VolumeSnapshot")
 
 
-def plan(kind: str, obj: Obj, w: World, backend: Backend) -> Actions:
+def plan(kind: str, obj: Obj, w: World, backend: Backend, failures: Failures = NO_FAILURES) -> Actions:
     if kind == "Volume":
-        return plan_volume(obj, w, backend)
+        return plan_volume(obj, w, backend, failures)
     if kind == "VolumeSnapshot":
-        return plan_snapshot(obj, w, backend)
-    return plan_image(obj, w, backend)
+        return plan_snapshot(obj, w, backend, failures)
+    return plan_image(obj, w, backend, failures)

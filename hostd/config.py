@@ -1,8 +1,8 @@
 """hostd's settings for one host, and the layout of `--sim-hosts N` simulated hosts.
 
 `HostConfig` is what every driver shares; `LibvirtConfig` (the libvirt driver and its resolver: URI, virt
-type, state directory, where Volumes live) and `NetworkConfig` (this host's OVS/ovn-controller settings)
-are set only when used. Each is validated when made: a bad value raises ValueError naming the option as
+type, state directory, where Volumes live), `NetworkConfig` (this host's OVS/ovn-controller settings) and
+`StorageConfig` (the storage role: the zone's Ceph cluster, hostd/storage/worker.py) are set only when used. Each is validated when made: a bad value raises ValueError naming the option as
 written in the config file (e.g. `virt-type`).
 """
 
@@ -146,6 +146,38 @@ class NetworkConfig:
         return self.bridge_mappings.partition(":")[2]
 
 
+ALL_ZONES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    """The storage role: the Ceph cluster of the zones it serves, and how often it passes over them."""
+
+    ceph_conf: Path
+    state_dir: Path  # its fetch directory and the Ceph client address of its last run (fencing)
+    zones: tuple[str, ...]  # ("*",): every Zone the API holds (one Ceph cluster for all, e.g. `kumulus up`)
+    ceph_client: str = "admin"
+    resync: float = 15.0  # seconds between passes when nothing changes
+    lease_seconds: float = 15.0  # duration of the zone Leases (renewed every third of it)
+    max_image_gib: int = 64
+
+    def __post_init__(self) -> None:
+        if not self.ceph_conf.is_file():
+            raise ValueError(f"ceph-conf: {str(self.ceph_conf)!r} is not a file (the storage role's Ceph)")
+        if not self.state_dir.is_absolute():
+            raise ValueError(f"state-dir: {str(self.state_dir)!r} must be an absolute path")
+        if not self.zones or any(z != ALL_ZONES and not _NAME.match(z) for z in self.zones):
+            raise ValueError(f"storage-zones: {','.join(self.zones)!r} is not zone names or {ALL_ZONES}")
+        if not _NAME.match(self.ceph_client):
+            raise ValueError(f"ceph-user: {self.ceph_client!r} is not a Ceph client name")
+        if self.resync <= 0:
+            raise ValueError(f"storage-resync-seconds: {self.resync} must be positive")
+        if self.lease_seconds < 3:
+            raise ValueError(f"storage-lease-seconds: {self.lease_seconds} must be at least 3")
+        if self.max_image_gib < 1:
+            raise ValueError(f"image-max-gib: {self.max_image_gib} must be at least 1")
+
+
 @dataclass(frozen=True, slots=True)
 class HostConfig:
     name: str
@@ -161,6 +193,7 @@ class HostConfig:
     lease_seconds: float = 10.0
     libvirt: LibvirtConfig | None = None  # set with driver libvirt
     network: NetworkConfig | None = None  # None: no OVN SB configured, hostd leaves OVS alone
+    storage: StorageConfig | None = None  # set with role Storage
 
     def __post_init__(self) -> None:
         if self.driver not in DRIVERS:
@@ -172,6 +205,8 @@ class HostConfig:
                 raise ValueError(f"{name.replace('_', '-')}: must be at least 1")
         if self.lease_seconds <= 0:
             raise ValueError(f"lease-seconds: {self.lease_seconds} must be positive")
+        if (HostRole.STORAGE in self.roles) != (self.storage is not None):
+            raise ValueError("ceph-conf: the storage role needs --ceph-conf (its zone's Ceph), and only it")
 
     @property
     def capacity(self) -> tuple[int, int, int]:

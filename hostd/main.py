@@ -5,6 +5,10 @@
     python -m hostd.main --config /etc/kumulus/hostd.yaml     # the same keys, e.g. ram-mib: 262144
     python -m hostd.main --driver libvirt --virt-type qemu --state-dir /var/lib/kumulus/hostd \
         --ceph-conf /etc/ceph/ceph.conf --ovn-sb-remote tcp:10.0.0.1:6642 --encap-ip 10.0.0.5
+    python -m hostd.main --roles compute,storage --ceph-conf /etc/ceph/ceph.conf   # + the zone's RBD
+
+With the storage role (needs --ceph-conf), hostd also drives the Ceph RBD of its zone (--storage-zones:
+the zones that cluster serves, "*" for every Zone) for the storage operator: hostd/storage/worker.py.
 
 Under `kumulus up` (KUMULUS_STATE_DIR set), `<state dir>/hostd.yaml` is read when no --config is given.
 
@@ -27,9 +31,20 @@ from typing import Any
 
 import yaml
 
+from controllers.api.infra import HostRole
+
 from . import metrics
 from .agent import HostAgent
-from .config import DRIVERS, HostConfig, LibvirtConfig, NetworkConfig, parse_list, parse_roles, sim_hosts
+from .config import (
+    DRIVERS,
+    HostConfig,
+    LibvirtConfig,
+    NetworkConfig,
+    StorageConfig,
+    parse_list,
+    parse_roles,
+    sim_hosts,
+)
 from .drivers import make_driver
 from .flavors import FlavorCache
 from .kube import Kube, KubeConfig
@@ -70,11 +85,23 @@ def parser() -> argparse.ArgumentParser:
     lv.add_argument("--shutdown-timeout", type=float, default=60.0, help="seconds of ACPI before destroy")
     lv.add_argument("--volume-backend", default="rbd", help="rbd, or file: raw files under --volume-dir")
     lv.add_argument("--volume-dir", type=Path, default=None, help="default: <state dir>/volumes")
-    lv.add_argument("--ceph-conf", type=Path, default=None, help="read for `mon host`")
+    lv.add_argument(
+        "--ceph-conf",
+        type=Path,
+        default=None,
+        help="the Ceph cluster's ceph.conf (libvirt: read for `mon host`)",
+    )
     lv.add_argument("--ceph-monitors", default="", help="comma-separated host[:port]")
     lv.add_argument("--ceph-pool", default="volumes", help="pool of a backend id that names none")
     lv.add_argument("--ceph-user", default=None)
     lv.add_argument("--ceph-secret-uuid", default=None, help="libvirt secret with the ceph user's key")
+    st = p.add_argument_group("storage role (--roles ...,storage; needs --ceph-conf)")
+    st.add_argument(
+        "--storage-zones", default="", help='zones its Ceph serves (default: --zone; "*": every Zone)'
+    )
+    st.add_argument("--storage-resync-seconds", type=float, default=15.0, help="pass this often when idle")
+    st.add_argument("--storage-lease-seconds", type=float, default=15.0, help="duration of the zone Leases")
+    st.add_argument("--image-max-gib", type=int, default=64, help="largest image file downloaded")
     net = p.add_argument_group("network (OVS + ovn-controller; off unless --ovn-sb-remote is set)")
     net.add_argument("--ovn-sb-remote", default="", help="e.g. tcp:10.0.0.1:6642")
     net.add_argument("--encap-ip", default="", help="this host's geneve tunnel address")
@@ -152,14 +179,35 @@ def network_config(args: argparse.Namespace) -> NetworkConfig | None:
     )
 
 
+def storage_config(args: argparse.Namespace, roles: tuple[HostRole, ...]) -> StorageConfig | None:
+    if HostRole.STORAGE not in roles:
+        return None
+    if not args.ceph_conf:
+        raise ValueError(
+            "ceph-conf: the storage role needs --ceph-conf, the ceph.conf of its zone's Ceph cluster"
+        )
+    if args.sim_hosts:
+        raise ValueError("sim-hosts: the storage role runs for one host, not for simulated hosts")
+    return StorageConfig(
+        ceph_conf=Path(args.ceph_conf).absolute(),
+        state_dir=_state_dir(args) / "storage",
+        zones=parse_list(str(args.storage_zones)) or (str(args.zone),),
+        ceph_client=str(args.ceph_user or "admin"),
+        resync=float(args.storage_resync_seconds),
+        lease_seconds=float(args.storage_lease_seconds),
+        max_image_gib=int(args.image_max_gib),
+    )
+
+
 def host_configs(args: argparse.Namespace) -> list[HostConfig]:
     if args.sim_hosts and args.driver != "sim":
         raise ValueError("sim-hosts: only with driver sim")
+    roles = parse_roles(str(args.roles))
     template = HostConfig(
         name=args.host,
         zone=args.zone,
         site=args.site,
-        roles=parse_roles(str(args.roles)),
+        roles=roles,
         driver=args.driver,
         vcpus=int(args.vcpus),
         ram_mib=int(args.ram_mib),
@@ -169,8 +217,22 @@ def host_configs(args: argparse.Namespace) -> list[HostConfig]:
         lease_seconds=float(args.lease_seconds),
         libvirt=libvirt_config(args),
         network=network_config(args),
+        storage=storage_config(args, roles),
     )
     return sim_hosts(int(args.sim_hosts), template) if args.sim_hosts else [template]
+
+
+def storage_worker(kube: Kube, cfg: HostConfig) -> Any:
+    """The storage role (imported only when used: it needs the Ceph bindings)."""
+    try:
+        from .storage.worker import StorageWorker
+    except ImportError as exc:
+        raise ValueError(
+            f"roles: the storage role needs the Ceph Python bindings (python3-rados, python3-rbd): {exc}"
+        ) from exc
+
+    assert cfg.storage is not None
+    return StorageWorker(kube, cfg.storage, cfg.name)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -181,10 +243,11 @@ async def run(args: argparse.Namespace) -> int:
     kube = Kube(KubeConfig.load(args.kubeconfig))
     flavors = FlavorCache(kube)
     agents = [HostAgent(kube, cfg, make_driver(cfg, kube), flavors, network_role(cfg)) for cfg in configs]
+    workers = [storage_worker(kube, cfg) for cfg in configs if cfg.storage is not None]
     metrics.declare(a.name for a in agents)
     metrics.serve(int(args.metrics_port), str(args.metrics_address))
     log.info("hostd: running %d host(s): %s", len(agents), ", ".join(a.name for a in agents))
-    main = asyncio.gather(*(a.run() for a in agents))
+    main = asyncio.gather(*(a.run() for a in agents), *(w.run() for w in workers))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, main.cancel)
@@ -195,6 +258,8 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         for agent in agents:
             agent.close()
+        for worker in workers:
+            worker.close()
         await kube.close()
     return 0
 

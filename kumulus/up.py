@@ -5,8 +5,9 @@ kubeconfig, then runs the operators and a local hostd (when those packages provi
 child processes that talk to the API over HTTPS with their own tokens, as they would in a cluster.
 With the real data plane (--data-plane real, or auto when the packages are there and we are root), it
 first starts libvirtd, Open vSwitch, OVN and a one-OSD Ceph (kumulus.dataplane, detached: they outlive a crash
-of `kumulus up` and are adopted by the next start) and runs hostd with the libvirt driver for this machine;
-docs/dataplane.md. Each child serves Prometheus metrics on a port of the API server's address: the ports of the last start
+of `kumulus up` and are adopted by the next start) and runs hostd with the libvirt driver for this machine,
+also as the storage role of every zone on that one Ceph (the operators then use its reports,
+KUMULUS_STORAGE_BACKEND=hostd); docs/dataplane.md, docs/hostd-storage.md. Each child serves Prometheus metrics on a port of the API server's address: the ports of the last start
 when they are free, else free ones; printed, and kept in <state dir>/metrics.yaml (component -> URL).
 """
 
@@ -206,6 +207,11 @@ def hostd_real_args(dp: DataPlane) -> list[str]:
     return [
         "--host",
         dp.host,
+        "--roles",
+        "compute,storage",
+        # One Ceph for the whole machine: its storage role serves every Zone (their pools share it).
+        "--storage-zones",
+        "*",
         "--driver",
         "libvirt",
         "--libvirt-uri",
@@ -304,6 +310,8 @@ async def serve(opts: UpOptions) -> int:
             return 1
         # The operators program this OVN (the network and load-balancer operators read these).
         env_base.update(KUMULUS_OVN_NB=dp.ovn_nb, KUMULUS_OVN_SB=dp.ovn_sb)
+        # The storage operator reads what hostd's storage role does on this Ceph, instead of simulating it.
+        env_base.setdefault("KUMULUS_STORAGE_BACKEND", "hostd")
         print(f"kumulus: libvirt {dp.libvirt_uri}, OVN NB {dp.ovn_nb}, Ceph {dp.ceph_conf}", flush=True)
 
     procs = []

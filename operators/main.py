@@ -1,6 +1,7 @@
 """`python -m operators.main`: the Kumulus operators in one kopf process (started by `kumulus up`).
 
-Cluster-wide, standalone (no kopf peering objects), logged in from $KUBECONFIG. With --metrics-port, every
+Cluster-wide, standalone (no kopf peering objects), logged in from $KUBECONFIG. $KUMULUS_STORAGE_BACKEND
+picks the storage backend: `sim` (default) or `hostd` (the storage-role hostds' reports). With --metrics-port, every
 operator's metrics are served at http://ADDRESS:PORT/metrics (operators.metrics; docs/observability.md).
 """
 
@@ -19,6 +20,7 @@ from operators.metrics import serve
 from operators.network import handlers as network_handlers  # noqa: F401 - registers the network handlers
 from operators.quota import handlers as quota_handlers  # noqa: F401 - registers the quota webhook and handlers
 from operators.storage import handlers as storage_handlers  # noqa: F401 - registers the storage handlers
+from operators.storage.operator import backend_name
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +40,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    try:
+        backend_name()  # a bad $KUMULUS_STORAGE_BACKEND stops here, not in a startup handler kopf retries
+    except ValueError as exc:
+        raise SystemExit(f"operators: {exc}") from None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

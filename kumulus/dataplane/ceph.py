@@ -5,6 +5,10 @@ tests/integration/ceph_cluster.py: authentication off, pool size one, v1 messeng
 The OSD keeps its objects in memory: they survive a crash of `kumulus up` (the daemons keep running and are
 adopted) but not a stop. The three daemons are one group: if any of them cannot be adopted, the cluster is
 made afresh (new fsid), because a memstore OSD cannot rejoin with its data.
+
+Pools, made once the OSD is up (idempotently: what exists is kept): `rbd` (the default pool of a backend id
+naming none), and the pools the examples' Zones and VolumeTypes name, `volumes` and `volumes-stretched`,
+where the storage-role hostd makes images and volumes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .service import Service, ok, run
 
 GROUP = "ceph"
 POOL = "rbd"
+POOLS = (POOL, "volumes", "volumes-stretched")
 CONF = """[global]
 fsid = {fsid}
 mon_host = [v1:127.0.0.1:{port}]
@@ -150,9 +155,14 @@ class Osd(CephService):
             return False
 
     def configure(self) -> None:
-        if POOL not in ceph(self.dir, "osd", "pool", "ls").split():
-            ceph(self.dir, "osd", "pool", "create", POOL, "8")
-            run(["rbd", "-c", self.conf, "pool", "init", POOL], timeout=60)
+        existing = ceph(self.dir, "osd", "pool", "ls").split()
+        for pool in POOLS:
+            if pool not in existing:
+                ceph(self.dir, "osd", "pool", "create", pool, "8")
+            # A pool made by a start that stopped before `pool init` is initialised now.
+            apps = json.loads(ceph(self.dir, "osd", "pool", "application", "get", pool, "-f", "json") or "{}")
+            if "rbd" not in apps:
+                run(["rbd", "-c", self.conf, "pool", "init", pool], timeout=60)
 
 
 def services(directory: Path) -> list[Service]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
 from controllers.storage_deps import Item, affected, everything
@@ -28,6 +29,7 @@ from operators.passes import Wake, run_passes
 from .backend import StorageBackend
 from .queue import WorkQueue
 from .reconciler import Reconciler
+from .reported_backend import ReportedBackend
 from .resources import RESOURCES
 from .sim_backend import SimBackend
 from .world import StorageWorld
@@ -44,6 +46,21 @@ PHASES = {
     "ClusterImage": ("Pending", "Downloading", "Available"),
 }
 """The phases exported as 0 when no object is in them."""
+BACKEND_ENV = "KUMULUS_STORAGE_BACKEND"
+BACKENDS = ("sim", "hostd")
+
+
+def backend_name() -> str:
+    """$KUMULUS_STORAGE_BACKEND: sim (the default) or hostd; ValueError naming the variable otherwise."""
+    name = os.environ.get(BACKEND_ENV, "") or "sim"
+    if name not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}: {name!r} is not one of {', '.join(BACKENDS)}")
+    return name
+
+
+def make_backend(kube: Kube) -> StorageBackend:
+    """The backend $KUMULUS_STORAGE_BACKEND names: the simulation, or the storage-role hostds' reports."""
+    return ReportedBackend(kube) if backend_name() == "hostd" else SimBackend()
 
 
 class StorageOperator:
@@ -51,7 +68,7 @@ class StorageOperator:
         self.kube = kube
         self.resync = resync
         self.world = StorageWorld()
-        self.backend: StorageBackend = backend or SimBackend()
+        self.backend: StorageBackend = backend or make_backend(kube)
         self.backend.on_change = self.on_backend
         self.reconciler = Reconciler(kube, self.world, self.backend)
         self.queue: WorkQueue[Item] = WorkQueue(self.reconcile, limit=LIMIT, name="storage")
@@ -66,6 +83,7 @@ class StorageOperator:
             self.queue.add(item)
 
     async def start(self) -> None:
+        await self.backend.start()
         await self.load()
         metrics.register_phases("storage", self.phase_counts)
         self.queue.start()

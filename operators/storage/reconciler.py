@@ -58,7 +58,7 @@ class Reconciler:
             if kept is None:
                 return
             obj = dict(kept)
-            actions = plan(kind, obj, w.objects, self.backend.state())
+            actions = plan(kind, obj, w.objects, self.backend.state(), self.backend.failures())
             try:
                 if actions.finalizers is not None:
                     written = await self.set_finalizers(kind, obj, actions.finalizers)

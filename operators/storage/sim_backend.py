@@ -1,6 +1,7 @@
 """A simulated storage backend: in memory, each request finishes after `delay` seconds.
 
-Stands in for the RBD driver of a storage-role hostd (issue 5). Nothing persists: after a restart of the
+Stands in for the storage-role hostds (reported_backend) where there is no Ceph: the default, and what the
+tests of the operator alone use. Nothing persists: after a restart of the
 operator the backend adopts the backend ids the statuses record (`adopt`), as a real backend would find
 its RBD images again.
 """
@@ -12,7 +13,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 
-from controllers.storage_plan import BackendOp
+from controllers.storage_plan import NO_FAILURES, BackendFailure, BackendOp
 
 ENV = "KUMULUS_STORAGE_SIM_DELAY"
 
@@ -23,6 +24,12 @@ class SimBackend:
         self.on_change: Callable[[str], None] | None = None
         self._held: dict[str, int] = {}
         self._busy: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        pass
+
+    def failures(self) -> Mapping[str, BackendFailure]:
+        return NO_FAILURES  # the simulation never fails
 
     def adopt(self, backend_id: str, size_gib: int) -> None:
         self._held.setdefault(backend_id, size_gib)
