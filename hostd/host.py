@@ -69,6 +69,10 @@ def registration_patch(
     return patch or None
 
 
+SERVICE_STATES = ("Ready", "NotReady", "Unknown")
+"""What status.dataPlane may say of a service (the Host CRD's enum)."""
+
+
 def host_status(
     obj: Mapping[str, Any],
     data_plane: Mapping[str, str],
@@ -80,19 +84,22 @@ def host_status(
     status = dict(obj.get("status") or {})
     info = HostInfo.from_host({**obj, "status": {}})
     status["allocatable"] = info.allocatable.to_wire()
-    status["dataPlane"] = dict(data_plane)
+    # The API allows only Ready/NotReady/Unknown per service; a service's detail (e.g. the chassis'
+    # "Stale: ovn-controller at nb_cfg 0 < 2 for 73s") goes into the Ready condition's message.
+    status["dataPlane"] = {k: v if v in SERVICE_STATES else "NotReady" for k, v in data_plane.items()}
     status["nodeInfo"] = {**(status.get("nodeInfo") or {}), "hostdVersion": HOSTD_VERSION}
     moment = at or datetime.now(UTC)
     last = _parse_time(status.get("heartbeatTime"))
     if last is None or (moment - last).total_seconds() >= heartbeat_every:
         status["heartbeatTime"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     ready = all(v == "Ready" for v in data_plane.values())
+    problems = "; ".join(f"{k}: {v}" for k, v in sorted(data_plane.items()) if v != "Ready")
     conditions = set_condition(
         status.get("conditions"),
         "Ready",
         ready,
         "HostdRunning" if ready else "DataPlaneNotReady",
-        "hostd is running" if ready else "a data-plane service is not ready",
+        "hostd is running" if ready else f"a data-plane service is not ready ({problems})",
         at=now(),
     )
     before = status.get("conditions") or []

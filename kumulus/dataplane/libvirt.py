@@ -4,6 +4,9 @@ As tests/integration/libvirt_daemon.py (machine-recipes.md: nested KVM hangs gue
 /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt are bind mounts of this directory's
 own, the client socket is <dir>/s/libvirt-sock. virtlogd is started by `unshare` (which execs it, so its
 PID is the daemon's) and libvirtd joins virtlogd's namespace with `nsenter` (which also execs).
+With `ovs_dir`, that directory (our ovsdb-server's db.sock) is also bound on /run/openvswitch there:
+libvirt plugs a guest's `virtualport type='openvswitch'` NIC by running `ovs-vsctl` with its default
+database, which must be ours, not the machine's.
 Guests (QEMU) are libvirtd's children, not ours: they keep running when libvirtd or `kumulus up` stops, and a
 libvirtd started again over the same directories reconnects to them.
 """
@@ -57,6 +60,11 @@ def longest_socket(directory: Path) -> Path:
 
 class Virtlogd(Service):
     name = "virtlogd"
+
+    def __init__(self, directory: Path, ovs_dir: Path | None = None) -> None:
+        super().__init__(directory)
+        self.ovs_dir = ovs_dir
+
     binaries = (
         "/usr/sbin/virtlogd",
         "/usr/sbin/libvirtd",
@@ -86,6 +94,9 @@ class Virtlogd(Service):
         binds = "\n".join(
             f'mkdir -p {target} && mount --bind "$D/{name}" {target}' for name, target in PRIVATE_DIRS.items()
         )
+        if self.ovs_dir is not None:
+            self.ovs_dir.mkdir(parents=True, exist_ok=True)
+            binds += f'\nmkdir -p /run/openvswitch && mount --bind "{self.ovs_dir}" /run/openvswitch'
         (self.dir / "namespace.sh").write_text(NAMESPACE_SETUP % {"binds": binds})
 
     def stale_files(self) -> list[Path]:
@@ -171,6 +182,6 @@ class Libvirtd(Service):
                 tmp.replace(CAPS_CACHE / f.name)
 
 
-def services(directory: Path) -> list[Service]:
-    logd = Virtlogd(directory)
+def services(directory: Path, ovs_dir: Path | None = None) -> list[Service]:
+    logd = Virtlogd(directory, ovs_dir)
     return [logd, Libvirtd(directory, logd)]

@@ -31,7 +31,7 @@ class DataPlane:
         self.ovn_dir = self.root / "ovn"
         self.ceph_dir = self.root / "ceph"
         self.services: list[Service] = [
-            *libvirt.services(self.libvirt_dir),
+            *libvirt.services(self.libvirt_dir, self.ovs_dir),
             *ovs.services(self.ovs_dir),
             *ovn.services(self.ovn_dir, self.ovs_dir, host),
             *ceph.services(self.ceph_dir),

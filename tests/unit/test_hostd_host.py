@@ -46,6 +46,16 @@ def test_host_status_is_stable_and_heartbeat_rare() -> None:
     )
 
 
+def test_host_status_keeps_a_service_detail_out_of_the_enum() -> None:
+    """status.dataPlane only takes Ready/NotReady/Unknown (the CRD's enum); the detail goes to the message."""
+    stale = {"libvirt": "Ready", "ovn": "Stale: ovn-controller at nb_cfg 0 < 2 for 73s"}
+    status = host_status(new_host(CFG, CAP), stale, 60)
+    assert status["dataPlane"] == {"libvirt": "Ready", "ovn": "NotReady"}
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "DataPlaneNotReady"
+    assert "ovn: Stale: ovn-controller at nb_cfg 0 < 2 for 73s" in ready["message"]
+
+
 def test_sim_layout() -> None:
     hosts = sim_hosts(8, CFG)
     assert [h.name for h in hosts[:5]] == ["sim-az1-1", "sim-az2-1", "sim-az3-1", "sim-sz1-1", "sim-az1-2"]
