@@ -9,6 +9,12 @@ the Server (Running=False GuestFailed, the message naming what is missing) and i
 backoff, not at once. With a network role (an OVN SB configured), every Host sync also ensures the OVS
 settings (at start, then every RESYNC seconds) and reports the chassis' health as status.dataPlane["ovn"].
 A driver with lifecycle events (libvirt) wakes the reconcile loop through `on_event`.
+
+A reboot request (spec.reboot, see hostd/reboot.py) is written first (phase Rebooting, a Rebooting Event),
+then the driver reboots the guest in a task, then the status shows it Running with `lastReboot` (and a
+Rebooted Event, or RebootFailed). The requests served are kept in memory (`reboots`) until the Servers read
+show their record, so a stale read never serves one twice; after a restart the status alone says it.
+The driver's console log path of each guest is reported as `status.console`.
 """
 
 from __future__ import annotations
@@ -18,21 +24,24 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from controllers.compute_plan import resize_flavor
+from controllers.conditions import now as utc_now
 from controllers.scheduling import HostInfo
 
+from . import events, lease, metrics
 from . import host as host_mod
-from . import lease, metrics
 from .config import HostConfig
 from .drivers.base import Driver, GuestState
 from .flavors import FlavorCache, server_flavor
 from .informer import Informer
 from .kube import RETRYABLE, ApiError, Backoff, Kube, Obj, path_for
 from .network_role import NetworkRole
-from .reconcile import Action, Desired, Destroy, Ensure, Reject, Report, Wait, plan
-from .status import failed_status, guest_status, rejected_status
+from .reboot import REBOOTED, later, with_last_reboot
+from .reconcile import Action, Desired, Destroy, Ensure, Reboot, RecordReboot, Reject, Report, Wait, plan
+from .status import failed_status, guest_status, rebooting_status, rejected_status
 
 HOST_LABEL = "infra.kumulus.dev/host"
 SERVERS_API = "compute.kumulus.dev/v1alpha1"
@@ -40,6 +49,7 @@ HEARTBEAT_EVERY = 60.0  # seconds between heartbeatTime writes of an otherwise u
 RESYNC = 30.0  # seconds between reconcile passes when nothing happens
 RETRY_FIRST = 2.0  # seconds before a failed driver action is tried again; doubles up to RETRY_CAP
 RETRY_CAP = 60.0
+SHUTDOWN_TIMEOUT = 60.0  # seconds a soft reboot's ACPI shutdown may take, without libvirt settings
 
 log = logging.getLogger("hostd.agent")
 
@@ -65,6 +75,8 @@ class HostAgent:
         self.network = network
         self.network_ensured = -RESYNC  # monotonic time of the last OVS ensure
         self.retry: dict[str, tuple[float, float]] = {}  # uid -> (not before, monotonic; last delay)
+        self.reboots: dict[str, Mapping[str, Any]] = {}  # uid -> lastReboot served, until the status shows it
+        self.shutdown_timeout = cfg.libvirt.shutdown_timeout if cfg.libvirt else SHUTDOWN_TIMEOUT
         if hasattr(driver, "on_event"):
             # Called on hostd's loop (the driver hops threads with call_soon_threadsafe).
             driver.on_event = self.trigger.set
@@ -181,8 +193,19 @@ class HostAgent:
             resources = await self.flavors.resources(server_flavor(server))
             target = resize_flavor(server)
             resize_to = await self.flavors.resources(target) if target else None
-            out[uid] = Desired.from_server(server, resources, resize_to)
+            served = self.reboots.get(uid)
+            if served is not None and not later(served, status.get("lastReboot")):
+                del self.reboots[uid]  # the status read shows it now: it is the record
+                served = None
+            out[uid] = Desired.from_server(server, resources, resize_to, served)
+        for uid in [u for u in self.reboots if u not in out]:
+            del self.reboots[uid]
         return out
+
+    async def observed(self) -> dict[str, GuestState]:
+        """The driver's guests, each with where its console is logged."""
+        guests = await self.driver.list_guests()
+        return {uid: replace(g, console_log=self.driver.console_log(uid)) for uid, g in guests.items()}
 
     async def reconcile_once(self) -> list[Action]:
         with metrics.timed_reconcile(self.name):
@@ -191,7 +214,7 @@ class HostAgent:
     async def _reconcile_once(self) -> list[Action]:
         metrics.RECONCILES.labels(self.name).inc()
         desired = await self.desired()
-        observed = await self.driver.list_guests()
+        observed = await self.observed()
         info = HostInfo.from_host(self.host_obj) if self.host_obj else None
         now = time.monotonic()
         for uid in [u for u in self.retry if u not in desired and u not in observed]:
@@ -214,20 +237,65 @@ class HostAgent:
                 )
             elif isinstance(action, Wait):
                 log.debug("%s: %s waits: %s", self.name, desired[action.uid].consumer, action.why)
+            elif isinstance(action, Reboot):
+                await self._begin_reboot(action)
+            elif isinstance(action, RecordReboot):
+                await self._record_reboot(desired[action.uid].server, action.record)
         metrics.observe_guests(self.name, (g.phase.value for g in (await self.driver.list_guests()).values()))
         return actions
 
-    def _start(self, action: Ensure | Destroy) -> None:
+    async def _begin_reboot(self, action: Reboot) -> None:
+        """Show the reboot on the Server (phase Rebooting, an Event), then reboot in a task."""
+        request = action.request
+        await self._write(action.server, lambda s, gen: rebooting_status(s, request, gen))
+        message = f"{request.type} reboot requested at {request.requested_at}"
+        log.info("%s: rebooting %s: %s", self.name, consumer_of(action.server), message)
+        await events.post(self.kube, action.server, "Normal", "Rebooting", message, self.name)
+        self._start(action)
+
+    async def _record_reboot(self, server: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        """A request served without a reboot (the guest does not run), or one whose record is not written."""
+        uid = server["metadata"]["uid"]
+        fresh = self.reboots.get(uid) != record
+        self.reboots[uid] = record  # served, whether or not the write below gets through
+        await self._write(server, lambda s, gen: with_last_reboot(s, record))
+        if fresh:
+            message = (
+                f"{record['type']} reboot requested at {record['requestedAt']}: the guest is not running, "
+                "nothing to reboot (its next start is a fresh boot)"
+            )
+            await events.post(self.kube, server, "Normal", "RebootSkipped", message, self.name)
+
+    async def _reboot(self, action: Reboot) -> None:
+        request = action.request
+        guest = await self.driver.reboot_guest(action.uid, request.hard, self.shutdown_timeout)
+        guest = replace(guest, console_log=self.driver.console_log(action.uid))
+        record = request.record(REBOOTED, utc_now())
+        self.reboots[action.uid] = record
+        log.info("%s: rebooted %s (%s)", self.name, consumer_of(action.server), request.type)
+        # A failed write is not a failed reboot: the record kept in `reboots` is written by the next pass.
+        with contextlib.suppress(*RETRYABLE, ApiError):
+            await self._write(
+                action.server, lambda s, gen: guest_status(with_last_reboot(s, record), guest, gen)
+            )
+        message = (
+            f"{request.type} reboot requested at {request.requested_at} done; booted at {guest.boot_time}"
+        )
+        await events.post(self.kube, action.server, "Normal", "Rebooted", message, self.name)
+
+    def _start(self, action: Ensure | Destroy | Reboot) -> None:
         self.busy.add(action.uid)
         task = asyncio.create_task(self._drive(action))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _drive(self, action: Ensure | Destroy) -> None:
+    async def _drive(self, action: Ensure | Destroy | Reboot) -> None:
         try:
             if isinstance(action, Ensure):
                 guest: GuestState = await self.driver.ensure_guest(action.spec)
                 log.info("%s: guest %s is %s", self.name, action.spec.consumer, guest.phase.value)
+            elif isinstance(action, Reboot):
+                await self._reboot(action)
             else:
                 await self.driver.destroy_guest(action.uid)
                 log.info("%s: destroyed guest %s", self.name, action.uid)
@@ -239,10 +307,19 @@ class HostAgent:
                 log.warning("%s: %s failed (retry in %.0fs): %s", self.name, action, delay, exc)
             else:
                 log.exception("%s: driver failed on %s (retry in %.0fs)", self.name, action, delay)
-            if isinstance(action, Ensure):
+            server = (
+                action.spec.server
+                if isinstance(action, Ensure)
+                else action.server
+                if isinstance(action, Reboot)
+                else None
+            )
+            if server:
                 message = f"{type(exc).__name__}: {exc}"[:1000]
                 with contextlib.suppress(*RETRYABLE, ApiError):
-                    await self._write(action.spec.server, lambda s, gen: failed_status(s, message, gen))
+                    await self._write(server, lambda s, gen: failed_status(s, message, gen))
+                if isinstance(action, Reboot):
+                    await events.post(self.kube, server, "Warning", "RebootFailed", message, self.name)
             asyncio.get_running_loop().call_later(delay, self.trigger.set)
         finally:
             self.busy.discard(action.uid)
@@ -269,3 +346,8 @@ class HostAgent:
             return new
 
         await self.kube.update_status(path, mutate)
+
+
+def consumer_of(server: Mapping[str, Any]) -> str:
+    meta = server["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"

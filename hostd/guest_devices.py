@@ -19,7 +19,7 @@ MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 TARGET_DEV = re.compile(r"^(vd|sd|hd)[a-z]{1,2}$")
 BRIDGE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name
 MONITOR = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
-CONFIG_DRIVE_DEV = "sda"  # a SATA CD-ROM (iso9660, as Nova's): SATA works on both i440fx and q35
+CONFIG_DRIVE_DEV = "vdz"  # a read-only virtio disk (vfat, label cidata): see builders.config_drive_config
 
 
 class CrashPolicy(StrEnum):
@@ -72,6 +72,7 @@ class DiskPlan:
     readonly: bool = False
     serial: str | None = None  # shown to the guest (/dev/disk/by-id); the Volume's uid
     boot_order: int | None = None
+    size_bytes: int | None = None  # the Volume's size (status.sizeGiB); a running guest's disk is grown to it
 
     def __post_init__(self) -> None:
         if not TARGET_DEV.match(self.target_dev):
@@ -82,6 +83,8 @@ class DiskPlan:
             raise ValueError(f"disk {self.target_dev}: path {self.path!r} must be absolute")
         if self.boot_order is not None and self.boot_order < 1:
             raise ValueError(f"disk {self.target_dev}: bootOrder must be >= 1")
+        if self.size_bytes is not None and self.size_bytes < 1:
+            raise ValueError(f"disk {self.target_dev}: sizeGiB must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)

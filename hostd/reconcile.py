@@ -18,6 +18,11 @@ guests (observed) in, the actions that bring them together out.
   yet, so every Server gets it) and left crashed otherwise;
 - a resize the operator approved (`status.resizeFlavor`, with its resources in `Desired.resize_to`) is
   applied to the guest (`Ensure` with the new resources), then reported with `status.flavor` set;
+- a reboot request (`spec.reboot`) later than the last one served (`status.lastReboot`, or the one hostd
+  served itself and has not read back yet: `Desired.served`) reboots a guest that runs and should run
+  (`Reboot`); for a guest that does not run (none yet, powered off, crashed) there is nothing to reboot:
+  the request is recorded as served with result NotRunning (`RecordReboot`), its next start being a fresh
+  boot. A request already served is never served again, whatever restarts;
 - a guest whose state the Server's status does not show yet is reported.
 
 Uids in `busy` (an action in flight) are left alone. Once the actions are done and the reports written,
@@ -36,6 +41,7 @@ from controllers.conditions import find
 from controllers.scheduling import Allocation, HostInfo, HostSnapshot, Placement, Resources
 
 from .drivers.base import GuestPhase, GuestSpec, GuestState
+from .reboot import NOT_RUNNING, RebootRequest, is_pending, later, newest
 from .status import guest_status, rejected_status, reported_crashed, started_before
 
 
@@ -54,10 +60,18 @@ class Desired:
     """The resources of an approved resize not applied yet (status.resizeFlavor's Flavor)."""
     restart_on_crash: bool = True
     """What to do with a crashed guest once reported (no Server field yet: always the default)."""
+    reboot: RebootRequest | None = None
+    """spec.reboot."""
+    served: Mapping[str, Any] | None = None
+    """The lastReboot of a request hostd served, kept until the status read shows it."""
 
     @classmethod
     def from_server(
-        cls, server: Mapping[str, Any], resources: Resources | None, resize_to: Resources | None = None
+        cls,
+        server: Mapping[str, Any],
+        resources: Resources | None,
+        resize_to: Resources | None = None,
+        served: Mapping[str, Any] | None = None,
     ) -> Desired:
         meta = server["metadata"]
         status = server.get("status") or {}
@@ -70,7 +84,19 @@ class Desired:
             status=status,
             server=server,
             resize_to=resize_to,
+            reboot=RebootRequest.from_server(server),
+            served=served,
         )
+
+    @property
+    def reboot_pending(self) -> bool:
+        """Whether spec.reboot asks for a reboot not served yet."""
+        return is_pending(self.reboot, newest(self.status.get("lastReboot"), self.served))
+
+    @property
+    def unreported_reboot(self) -> Mapping[str, Any] | None:
+        """A request hostd served whose record the status read does not show yet."""
+        return self.served if later(self.served, self.status.get("lastReboot")) else None
 
     @property
     def waiting_for(self) -> str | None:
@@ -107,6 +133,23 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
+class Reboot:
+    """Reboot the running guest for `request`, then record it in status.lastReboot."""
+
+    uid: str
+    request: RebootRequest
+    server: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReboot:
+    """Write `record` as status.lastReboot (a request served without a reboot, or one not written yet)."""
+
+    uid: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """No guest yet: what it needs is not ready (the Server's conditions say so; nothing is written)."""
 
@@ -120,7 +163,7 @@ class Reject:
     message: str
 
 
-Action = Ensure | Destroy | Report | Reject | Wait
+Action = Ensure | Destroy | Report | Reject | Wait | Reboot | RecordReboot
 
 
 def plan(
@@ -142,6 +185,14 @@ def plan(
         if d.uid in busy:
             continue
         guest = observed.get(d.uid)
+        building = guest is not None and guest.phase == GuestPhase.BUILDING
+        if d.reboot is not None and d.reboot_pending and not building:
+            if guest is not None and guest.phase == GuestPhase.RUNNING and d.power_on:
+                actions.append(Reboot(d.uid, d.reboot, d.server))
+                continue
+            actions.append(RecordReboot(d.uid, d.reboot.record(NOT_RUNNING)))
+        elif d.unreported_reboot is not None:
+            actions.append(RecordReboot(d.uid, d.unreported_reboot))
         if guest is None:
             if d.resources is None or host is None:
                 continue  # not enough known yet; a later pass decides

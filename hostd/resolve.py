@@ -6,8 +6,8 @@ from the API server and writing its config drive (hostd/resolve_plan.py is the p
 
 Per call it GETs the Server's Ports (and their Subnets and Networks), Volumes, KeyPair and user-data Secret,
 renders the config drive (hostd/configdrive.py) and writes it under the state directory only when its content
-changed. With the `file` volume backend a Volume's raw file is made (sparse, the Volume's size) when missing:
-it stands in for the RBD image the storage backend would have made. A missing object or a bad value raises
+changed. With the `file` volume backend a Volume's raw file is made (sparse, the Volume's size) when missing
+and grown when the Volume was extended: it stands in for the RBD image the storage backend would have made. A missing object or a bad value raises
 ResolveError (a ValueError) naming it; API errors other than 404 propagate (transient: the agent retries).
 """
 
@@ -114,22 +114,29 @@ class ApiResolver:
         if self.settings.disks.backend == "file":
             for d, name in zip(plan.disks, [n.name for n in volume_needs(spec.server)], strict=True):
                 vol = fetched.volumes[name]
-                size = int(
-                    (vol.get("status") or {}).get("sizeGiB") or (vol.get("spec") or {}).get("sizeGiB") or 1
-                )
+                size = d.size_bytes or int((vol.get("spec") or {}).get("sizeGiB") or 1) << 30
                 assert d.path is not None
                 await asyncio.to_thread(ensure_file_volume, Path(d.path), size)
         return plan
 
 
-def ensure_file_volume(path: Path, size_gib: int) -> bool:
-    """A sparse raw file of `size_gib` at `path` if none is there (never shrunk, never rewritten)."""
-    if path.exists():
+def ensure_file_volume(path: Path, size_bytes: int) -> bool:
+    """A sparse raw file of `size_bytes` at `path`: made if missing, grown (sparse) if smaller, as the storage
+    backend extends an RBD image; never shrunk, its content never rewritten. True if it made or grew it.
+    A running guest sees the new size once the driver tells QEMU (blockResize)."""
+    try:
+        have = path.stat().st_size
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("wb") as f:
+            f.truncate(size_bytes)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return True
+    if have >= size_bytes:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        f.truncate(size_gib << 30)
+    with path.open("r+b") as f:
+        f.truncate(size_bytes)
         os.fsync(f.fileno())
-    os.replace(tmp, path)
     return True

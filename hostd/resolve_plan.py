@@ -6,7 +6,8 @@
   the Port's MAC and uid (the OVN logical switch port is named after the uid, controllers/ovn/desired.py, and
   libvirt's interfaceid takes it), its fixed IPs with the Subnet's prefix and gateway, the Network's MTU.
 - Disks: the boot Volume (`<server>-root` or `spec.bootVolume`) as vda with boot order 1, then `spec.volumes`
-  (their `device` when given, else the next free vdX). A Volume's `status.backendId` (`rbd/<pool>/<image>`,
+  (their `device` when given, else the next free vdX), each with its Volume's uid as serial (how the driver
+  recognises it on a running guest, whatever its device) and its size (status.sizeGiB, to grow it live). A Volume's `status.backendId` (`rbd/<pool>/<image>`,
   controllers/storage_plan.py) is an RBD image QEMU opens itself, or with the `file` volume backend a raw
   file `<volume dir>/<pool>/<image>` (no Ceph: development and tests).
 - The config drive's content: hostname, NICs, the KeyPair's public key, the user data.
@@ -130,6 +131,17 @@ def nic(server: Obj, index: int, port_name: str, fetched: Fetched, bridge: str) 
     return plan, NicConfig(mac=mac, addresses=tuple(addresses), gateways=tuple(gateways), mtu=mtu)
 
 
+def size_bytes(vol: Obj, what: str) -> int | None:
+    """The Volume's size as made by the storage backend (status.sizeGiB: it follows an extend once done),
+    in bytes; None while unknown."""
+    size = _status(vol).get("sizeGiB")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ResolveError(f"{what}: status.sizeGiB {size!r} is not a positive integer")
+    return size << 30
+
+
 def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settings: DiskSettings) -> DiskPlan:
     what = f"{role} Volume {name}"
     vol = fetched.volumes.get(name)
@@ -141,13 +153,14 @@ def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settin
     pool, image = split_backend_id(str(backend_id), settings.default_pool)
     serial = str(vol["metadata"].get("uid") or "")[:20] or None  # QEMU keeps 20 characters
     order = 1 if boot else None
+    size = size_bytes(vol, what)
     try:
         if settings.backend == "file":
             assert settings.volume_dir is not None
             path = settings.volume_dir / pool / image
-            return DiskPlan(target, path=str(path), serial=serial, boot_order=order)
+            return DiskPlan(target, path=str(path), serial=serial, boot_order=order, size_bytes=size)
         rbd = RbdSource(pool, image, settings.monitors, settings.user, settings.secret_uuid)
-        return DiskPlan(target, rbd=rbd, serial=serial, boot_order=order)
+        return DiskPlan(target, rbd=rbd, serial=serial, boot_order=order, size_bytes=size)
     except ValueError as exc:
         raise ResolveError(f"{what}: {exc}") from None
 

@@ -8,6 +8,10 @@ nothing else, so that the operator schedules the Server again. When the driver f
 it names is missing, libvirt refused...) it sets `Running=False GuestFailed` with the error as message
 (`failed_status`), so the user sees why; the next report of the guest replaces it. A crashed guest is
 reported as phase Error, powerState Crashed, `Running=False GuestCrashed` before it is restarted.
+While hostd reboots the guest (spec.reboot) the Server is phase Rebooting, `Running=False Rebooting`
+(`rebooting_status`); the report after the reboot makes it Running again, with `lastReboot` (hostd/reboot.py)
+and the new `bootTime`. `status.console` ({host, path}) says where the driver logs the serial console, for
+`kumulus console`; it is removed when the guest has no log (the sim driver keeps none).
 Every other field is left as read.
 """
 
@@ -20,12 +24,14 @@ from controllers.compute_plan import finish_resize, with_ready
 from controllers.conditions import find, set_condition
 
 from .drivers.base import GuestPhase, GuestState
+from .reboot import RebootRequest
 
 RUNNING = "Running"
 SCHEDULED = "Scheduled"
 PLACEMENT_REJECTED = "PlacementRejected"
 GUEST_FAILED = "GuestFailed"
 GUEST_CRASHED = "GuestCrashed"
+REBOOTING = "Rebooting"
 
 
 def guest_status(
@@ -53,6 +59,10 @@ def guest_status(
         conditions = set_condition(conditions, RUNNING, False, "GuestCrashed", "the guest crashed")
     if guest.boot_time:
         out["bootTime"] = guest.boot_time
+    if guest.console_log and out.get("host"):
+        out["console"] = {"host": out["host"], "path": guest.console_log}
+    else:
+        out.pop("console", None)
     if resized:
         out = finish_resize({**out, "conditions": conditions}, generation, None)
         conditions = out["conditions"]
@@ -81,6 +91,20 @@ def failed_status(
     return out
 
 
+def rebooting_status(
+    status: Mapping[str, Any] | None, request: RebootRequest, generation: int | None = None
+) -> dict[str, Any]:
+    """The status while hostd reboots the guest: phase Rebooting, Running=False Rebooting (Ready derived)."""
+    out = dict(status or {})
+    before = out.get("conditions")
+    message = f"{request.type.lower()} reboot requested at {request.requested_at}"
+    conditions = set_condition(before, RUNNING, False, REBOOTING, message)
+    conditions, _ = with_ready(conditions, generation, None)
+    out["phase"] = "Rebooting"
+    out["conditions"] = _keep_times(before, conditions)
+    return out
+
+
 def reported_crashed(status: Mapping[str, Any] | None) -> bool:
     """Whether the status already shows the guest crashed."""
     cond = find((status or {}).get("conditions"), RUNNING)
@@ -94,7 +118,7 @@ def reported_crashed(status: Mapping[str, Any] | None) -> bool:
 def started_before(status: Mapping[str, Any] | None) -> bool:
     """Whether hostd already reported this Server's guest (so it was admitted, its placement verified)."""
     cond = find((status or {}).get("conditions"), RUNNING)
-    return cond is not None and cond.get("reason") in ("GuestRunning", "PoweredOff", "GuestCrashed")
+    return cond is not None and cond.get("reason") in ("GuestRunning", "PoweredOff", GUEST_CRASHED, REBOOTING)
 
 
 def _keep_times(before: Any, after: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -45,11 +45,32 @@ def main(argv: list[str] | None = None) -> int:
         "(default: %(default)s)",
     )
 
+    p_console = sub.add_parser(
+        "console",
+        help="print a Server's serial console log (-f: follow it)",
+        description="Print the serial console log of a Server whose host is this machine (status.console "
+        "says where hostd logs it); with -f, follow it until Ctrl-C or the Server is gone.",
+    )
+    p_console.add_argument("server", help="the Server's name")
+    p_console.add_argument("-n", "--namespace", help="its namespace (default: the kubeconfig context's)")
+    p_console.add_argument("-f", "--follow", action="store_true", help="print what is appended, as tail -f")
+    p_console.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="default: $KUBECONFIG, else the one `kumulus up` writes, else ~/.kube/config",
+    )
+
     p_crds = sub.add_parser("crds", help="generate crds/ from the API models")
     p_crds.add_argument("--out", type=Path, default=PROJECT_CRDS, help="directory (default: %(default)s)")
     p_crds.add_argument("--check", action="store_true", help="only report whether crds/ is up to date")
 
     args = parser.parse_args(argv)
+    if args.command == "console":
+        from .console import kubeconfig_path, run
+
+        return run(
+            args.server, args.namespace, args.follow, kubeconfig_path(args.kubeconfig, DEFAULT_STATE_DIR)
+        )
     if args.command == "crds":
         from .crds import differences, write
 

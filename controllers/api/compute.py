@@ -1,7 +1,11 @@
 """compute.kumulus.dev: Servers and what they are made from (Flavors, KeyPairs, ServerGroups).
 
 Nova's concepts in Kubernetes style: a Server is desired state (flavor, image or boot volume, zone,
-networks, volumes, power state); its status reports where it runs and how it is doing.
+networks, volumes, power state, a reboot request); its status reports where it runs and how it is doing.
+
+Nova's imperative actions are spec fields, so that a Git repository can hold them: `spec.powerState`
+(start/stop), `spec.resize` (resize) and `spec.reboot` (reboot: a request stamped with a time, served once;
+`status.lastReboot` records the last one served, so applying the same manifest again reboots nothing).
 """
 
 from __future__ import annotations
@@ -96,6 +100,28 @@ class UserData(KumulusModel):
     )
 
 
+class RebootType(StrEnum):
+    SOFT = "Soft"
+    HARD = "Hard"
+
+
+class Reboot(KumulusModel):
+    """A request to reboot the Server. hostd serves it once, when `requestedAt` is later than
+    `status.lastReboot.requestedAt`: to reboot again, set a later time (e.g. `date -u +%FT%TZ`)."""
+
+    requested_at: str = Field(
+        alias="requestedAt",
+        json_schema_extra={"format": "date-time"},
+        description="When the reboot was asked for (RFC 3339, e.g. 2025-01-31T12:00:00Z); a time later than "
+        "status.lastReboot.requestedAt asks for a new reboot, an earlier or equal one is already served.",
+    )
+    type: RebootType = Field(
+        default=RebootType.SOFT,
+        description="Soft: ACPI shutdown (the guest is destroyed if it is still running at the host's "
+        "shutdown timeout), then start. Hard: power cut, then start.",
+    )
+
+
 class Resize(KumulusModel):
     """A request to move the Server to another flavor."""
 
@@ -154,6 +180,12 @@ class ServerSpec(KumulusModel):
         description="Host traits the Server needs, in addition to the flavor's (e.g. CUSTOM_GPU).",
     )
     resize: Resize | None = Field(default=None, description="Set to resize the Server to another flavor.")
+    reboot: Reboot | None = Field(
+        default=None,
+        description="A reboot request, served once (see status.lastReboot). A request made while the guest "
+        "is not running (powered off, crashed, not created yet) reboots nothing: its next start is a fresh "
+        "boot.",
+    )
 
 
 class ServerPhase(StrEnum):
@@ -163,6 +195,7 @@ class ServerPhase(StrEnum):
     RUNNING = "Running"
     STOPPED = "Stopped"
     RESIZING = "Resizing"
+    REBOOTING = "Rebooting"
     ERROR = "Error"
     DELETING = "Deleting"
 
@@ -179,6 +212,39 @@ class ServerAddress(KumulusModel):
     ip: IPAddress = Field(description="The address.")
     type: AddressType = Field(default=AddressType.FIXED, description="Fixed (on a port) or Floating.")
     mac: str | None = Field(default=None, description="MAC address of the NIC.")
+
+
+class RebootResult(StrEnum):
+    REBOOTED = "Rebooted"
+    NOT_RUNNING = "NotRunning"
+
+
+class LastReboot(KumulusModel):
+    """The last reboot request (spec.reboot) hostd served: the record that it is not to be served again."""
+
+    requested_at: str = Field(
+        alias="requestedAt",
+        json_schema_extra={"format": "date-time"},
+        description="spec.reboot.requestedAt of the request served.",
+    )
+    type: RebootType = Field(description="Soft or Hard, as requested.")
+    result: RebootResult = Field(
+        description="Rebooted: the guest was rebooted. NotRunning: the guest was not running (powered off, "
+        "crashed or not created yet), so nothing was rebooted; its next start is a fresh boot."
+    )
+    completed_at: str | None = Field(
+        default=None,
+        alias="completedAt",
+        json_schema_extra={"format": "date-time"},
+        description="When the guest was running again after the reboot (unset for NotRunning).",
+    )
+
+
+class ConsoleLog(KumulusModel):
+    """Where the guest's serial console is logged: a file on its host (`kumulus console` reads it there)."""
+
+    host: str = Field(description="The Host whose hostd writes the log.")
+    path: str = Field(description="The log file's path on that host (appended to across boots).")
 
 
 class ServerStatus(StatusBase):
@@ -203,6 +269,12 @@ class ServerStatus(StatusBase):
     message: str | None = Field(
         default=None,
         description="Why the Server is not Ready, e.g. how many hosts each scheduling filter removed.",
+    )
+    last_reboot: LastReboot | None = Field(
+        default=None, description="The last reboot request (spec.reboot) served, written by hostd."
+    )
+    console: ConsoleLog | None = Field(
+        default=None, description="Where the serial console is logged (drivers that log it: libvirt)."
     )
 
 

@@ -3,6 +3,9 @@
 A driver is level-based: `ensure_guest` makes the guest exist with the given power state (creating,
 starting or stopping it as needed) and returns what it observes; `destroy_guest` removes it if present.
 `list_guests` is the driver's view of what runs, which hostd compares with the Servers assigned to it.
+`reboot_guest` is the one imperative call: hostd makes it once per reboot request (spec.reboot), and
+records it in the Server's status (hostd/reboot.py). `console_log` says where a guest's serial console
+is logged on this host, for `status.console`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class GuestState:
     resources: Resources
     phase: GuestPhase
     boot_time: str | None = None
+    console_log: str | None = None
+    """The serial console's log file on this host (hostd fills it from `Driver.console_log`)."""
 
     @property
     def power_on(self) -> bool:
@@ -72,4 +77,14 @@ class Driver(Protocol):
 
     async def list_guests(self) -> dict[str, GuestState]:
         """Every guest on the host, by Server uid."""
+        ...
+
+    async def reboot_guest(self, uid: str, hard: bool = False, timeout: float = 60.0) -> GuestState:
+        """Reboot the running guest: soft = ACPI shutdown, destroyed if still running after `timeout`
+        seconds, then start; hard = destroy, then start. Returns its state, with the new boot time.
+        LookupError if there is no such guest."""
+        ...
+
+    def console_log(self, uid: str) -> str | None:
+        """The path of the guest's serial console log on this host; None if the driver keeps none."""
         ...

@@ -8,6 +8,10 @@
   so that a hostd restarted meanwhile keeps the same deadline instead of granting a new one.
 - A resize (spec.resources differing from the domain's) powers the guest off, defines it again from the
   plan and starts it again if it should run.
+- Disks follow the plan's Volumes without a restart (hostd/drivers/libvirt_disks.py): a new one is attached
+  live and persistently, a removed one detached (once the guest has released it), a grown one resized; only
+  disks listed in the domain's mark as ours are ever detached, never the boot disk or the config drive.
+  A guest being powered off gets the change in its definition only, after it stopped.
 - A guest whose QEMU died is Crashed (libvirt's shut-off reason); ensure_guest starts it again only when the
   plan's crash policy says Restart. Lifecycle events arrive on libvirt's event-loop thread and wake hostd
   (`on_event`); the next list_guests is what reports them (level-based: events only make it sooner).
@@ -34,11 +38,12 @@ from controllers.conditions import now
 from controllers.scheduling import Resources
 
 from ..guest_devices import CrashPolicy, GuestPlan
-from ..libvirt.builders import DomainSettings, domain_config, domain_name
+from ..libvirt.builders import DomainSettings, domain_config, domain_name, wanted_disks
 from ..libvirt.config_metadata import NAMESPACE, KumulusMetadata
 from ..libvirt.resolver import Resolver, ServerOnlyResolver
 from ..local_record import GuestRecord, LocalRecord
 from .base import GuestPhase, GuestSpec, GuestState
+from .libvirt_disks import DiskSync
 
 log = logging.getLogger("hostd.libvirt")
 
@@ -112,6 +117,7 @@ class LibvirtDriver:
         resolver: Resolver | None = None,
         on_event: Callable[[], None] | None = None,
         fallback_capacity: Resources | None = None,
+        detach_timeout: float = 60.0,
     ) -> None:
         self.uri = uri
         self.state_dir = state_dir
@@ -125,6 +131,7 @@ class LibvirtDriver:
         self._conn_obj: libvirt.virConnect | None = None
         self._conn_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.disks = DiskSync(detach_timeout)
         start_event_loop()
 
     # -- connection -----------------------------------------------------------------------------------
@@ -137,6 +144,11 @@ class LibvirtDriver:
             conn = libvirt.open(self.uri)
             conn.setKeepAlive(5, 3)  # notice a dead libvirtd within ~15 s
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle, None)
+            for event, failed in (
+                (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, False),
+                (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, True),
+            ):
+                conn.domainEventRegisterAny(None, event, self._device_removed, failed)
             self._conn_obj = conn
             return conn
 
@@ -169,6 +181,12 @@ class LibvirtDriver:
         if loop is not None and wake is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(wake)
+
+    def _device_removed(self, _conn: Any, dom: Any, alias: str, failed: bool) -> None:
+        """On libvirt's event thread: a device left one of our domains (or the guest refused): a detach
+        waiting on it looks again."""
+        if dom.name().startswith(domain_name("")):
+            self.disks.device_event(dom.UUIDString(), alias, failed)
 
     # -- host -----------------------------------------------------------------------------------------
 
@@ -264,6 +282,10 @@ class LibvirtDriver:
         if meta.resources != plan.resources:
             dom, meta = await self._resize(dom, meta, plan)
         guest = await self._call(self._observe, dom, meta)
+        stopping = not spec.power_on and guest.phase not in (GuestPhase.STOPPED, GuestPhase.CRASHED)
+        if not stopping:
+            # Live and persistent on a running guest; persistent only on a stopped one (it boots with them).
+            meta = await self.disks.sync(dom, meta, wanted_disks(plan))
         if spec.power_on:
             if guest.phase == GuestPhase.RUNNING:
                 self.record.update(spec.uid, shutdown_deadline=None)
@@ -271,10 +293,11 @@ class LibvirtDriver:
             if guest.phase == GuestPhase.CRASHED and plan.power.on_crash == CrashPolicy.STAY_DOWN:
                 return guest
             return await self._start(dom, meta)
-        if guest.phase in (GuestPhase.STOPPED, GuestPhase.CRASHED):
+        if not stopping:
             self.record.update(spec.uid, shutdown_deadline=None)
             return guest
         await self._power_off(dom, meta, plan.power.shutdown_timeout)
+        await self.disks.sync(dom, meta, wanted_disks(plan))  # no hot-unplug to wait for: it is off now
         return await self._call(self._observe, dom, meta)
 
     async def _define(self, plan: GuestPlan) -> tuple[libvirt.virDomain, KumulusMetadata]:
@@ -377,6 +400,11 @@ class LibvirtDriver:
         else:
             await self._power_off(dom, meta, timeout)
         return await self._start(dom, meta)
+
+    def console_log(self, uid: str) -> str | None:
+        """The serial console's log file, as recorded when the domain was defined (None: no record)."""
+        record = self.record.get(uid)
+        return record.files.get(CONSOLE_LOG) if record else None
 
     # -- destroy --------------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The sim driver: guests are records in memory; starting one takes `boot_delay` seconds. A resize
-(`spec.resources` differing from the guest's) is applied to the record at once, without a restart."""
+(`spec.resources` differing from the guest's) is applied to the record at once, without a restart. A
+reboot goes through Building for `boot_delay` and gets a new boot time; `reboots` lists them (uid, hard)
+for tests and logs. The sim keeps no console log."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ class SimDriver:
         self._capacity = Resources(*capacity)
         self.boot_delay = boot_delay
         self.guests: dict[str, GuestState] = {}
+        self.reboots: list[tuple[str, bool]] = []
 
     def capacity(self) -> Resources:
         return self._capacity
@@ -48,3 +51,19 @@ class SimDriver:
 
     async def list_guests(self) -> dict[str, GuestState]:
         return dict(self.guests)
+
+    async def reboot_guest(self, uid: str, hard: bool = False, timeout: float = 60.0) -> GuestState:
+        guest = self.guests.get(uid)
+        if guest is None or guest.phase != GuestPhase.RUNNING:
+            raise LookupError(f"no running guest {uid}")
+        self.reboots.append((uid, hard))
+        self.guests[uid] = replace(guest, phase=GuestPhase.BUILDING)
+        await asyncio.sleep(self.boot_delay)
+        if uid not in self.guests:  # destroyed while rebooting
+            raise LookupError(f"guest {uid} was destroyed while rebooting")
+        guest = replace(self.guests[uid], phase=GuestPhase.RUNNING, boot_time=now())
+        self.guests[uid] = guest
+        return guest
+
+    def console_log(self, uid: str) -> str | None:
+        return None

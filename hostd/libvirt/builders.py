@@ -19,6 +19,7 @@ from .config import (
     KumulusMetadata,
     NetworkHost,
 )
+from .disk_changes import WantedDisk, disk_key
 
 DOMAIN_PREFIX = "kumulus-"
 # Every virtio offload off, on both sides (machine-recipes.md, "A QEMU guest on OVN"): with the userspace
@@ -57,6 +58,7 @@ def metadata_config(plan: GuestPlan, settings: DomainSettings, created: str | No
         flavor=plan.flavor,
         host=settings.host,
         created=created,
+        disks=tuple(disk_key(d.serial, d.target_dev) for d in plan.disks),  # ours: the config drive is not
     )
 
 
@@ -97,12 +99,20 @@ def disk_config(disk: DiskPlan) -> GuestDisk:
     return rbd_disk_config(disk) if disk.rbd is not None else file_disk_config(disk)
 
 
+def wanted_disks(plan: GuestPlan) -> tuple[WantedDisk, ...]:
+    """The plan's disks as the live disk changes compare them with a domain (disk_changes.py)."""
+    return tuple(WantedDisk(disk_config(d), d.size_bytes) for d in plan.disks)
+
+
 def config_drive_config(path: str) -> GuestDisk:
-    """The config drive (an ISO 9660 image hostd made): a read-only SATA CD-ROM."""
+    """The config drive (the vfat image, label cidata, that hostd/configdrive.py writes): a read-only virtio
+    disk, last in the vdX names so attached Volumes keep theirs. Not a CD-ROM: a FAT file system with 512-byte
+    sectors does not mount from a 2048-byte-sector CD drive, and cloud kernels (Debian's `cloud` flavour)
+    have no AHCI driver for a SATA one; IDE cannot be read-only in QEMU. Every virtio guest reads this."""
     return GuestDisk(
         target_dev=CONFIG_DRIVE_DEV,
-        target_bus="sata",
-        device="cdrom",
+        target_bus="virtio",
+        device="disk",
         source_path=path,
         readonly=True,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from .xmlutil import attr, child, expect, int_or_none, on_off, sub, text
+from .xmlutil import attr, child, expect, int_or_none, on_off, sub, text, to_string
 
 # -- disks ----------------------------------------------------------------------------------------------
 
@@ -97,6 +97,10 @@ class GuestDisk:
         if self.boot_order is not None:
             sub(el, "boot", order=str(self.boot_order))
         return el
+
+    def to_string(self) -> str:
+        """The <disk> alone, as virDomainAttachDeviceFlags / DetachDeviceFlags take it."""
+        return to_string(self.to_xml())
 
     @classmethod
     def from_xml(cls, el: ET.Element) -> GuestDisk:

@@ -9,7 +9,14 @@ It also carries what hostd needs to adopt the guest after a restart without any 
       <kumulus:flavor name="m1.small" vcpus="1" ramMiB="512" diskGiB="0"/>
       <kumulus:createdBy host="cmp-1" agent="hostd"/>
       <kumulus:creationTime>2024-01-01T00:00:00Z</kumulus:creationTime>
+      <kumulus:disks>serial:0c1d2e3f-aaaa-4bbb-8 serial:9a8b7c6d-cccc-4ddd-8</kumulus:disks>
     </kumulus:instance>
+
+`disks` lists the disks hostd put in the domain (hostd/libvirt/disk_changes.py's keys: `serial:<serial>`, or
+`dev:<target>` for a disk without a serial): only those are ever detached from it. It is absent from domains
+made before it existed (`disks` None): then no disk is detached until hostd has recorded its own. Every
+element is a direct child of <kumulus:instance>: libvirt's virDomainSetMetadata puts only the root and its
+children in the namespace.
 """
 
 from __future__ import annotations
@@ -44,6 +51,12 @@ class KumulusMetadata:
     host: str | None = None  # the Host whose hostd created the domain
     agent: str = "hostd"
     created: str | None = None
+    disks: tuple[str, ...] | None = None  # keys of the disks hostd added; None: never recorded
+
+    def __post_init__(self) -> None:
+        for key in self.disks or ():
+            if not key or any(c.isspace() for c in key):
+                raise ValueError(f"metadata disks: {key!r} is not a disk key")
 
     @property
     def consumer(self) -> str:
@@ -66,7 +79,17 @@ class KumulusMetadata:
             created_by.set("host", self.host)
         if self.created is not None:
             ET.SubElement(el, q("creationTime")).text = self.created
+        if self.disks is not None:
+            ET.SubElement(el, q("disks")).text = " ".join(self.disks)
         return el
+
+    def to_plain_string(self) -> str:
+        """The element without its namespace, as virDomainSetMetadata takes it (libvirt adds the
+        namespace given with the call)."""
+        el = self.to_xml()
+        for node in el.iter():
+            node.tag = node.tag.rpartition("}")[2]
+        return ET.tostring(el, encoding="unicode")
 
     @classmethod
     def from_xml(cls, el: ET.Element) -> KumulusMetadata:
@@ -74,6 +97,7 @@ class KumulusMetadata:
         owner = el.find(q("owner"))
         flavor = el.find(q("flavor"))
         created_by = el.find(q("createdBy"))
+        disks = el.find(q("disks"))
         if owner is None or not owner.get("uid"):
             raise ValueError("Kumulus metadata without <kumulus:owner uid=...>")
         return cls(
@@ -89,6 +113,7 @@ class KumulusMetadata:
             host=attr(created_by, "host"),
             agent=attr(created_by, "agent") or "hostd",
             created=text(el.find(q("creationTime"))),
+            disks=None if disks is None else tuple((disks.text or "").split()),
         )
 
     @classmethod

@@ -4,6 +4,11 @@ simulated backend), a private libvirtd (QEMU with TCG), and hostd started here a
 operator's simulated backend makes `<server>-root` with a backend id `rbd/volumes/volume-<uid>`, and hostd's
 `file` volume backend gives the guest a sparse raw file of that name (no Ceph here). The disk is blank, so
 SeaBIOS finds nothing to boot and ignores ACPI: powering off takes the (short) deadline, then a destroy.
+
+Power and reboot as the status shows them: off (Stopped/Off) and on (Running) again; a soft reboot
+(spec.reboot) shows Rebooting, restarts the domain (a new libvirt domain id, a later bootTime) and is
+recorded in status.lastReboot, and a hostd killed and restarted does not serve it again. status.console
+names the serial log under hostd's state directory, which `kumulus console` prints and follows.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +310,112 @@ def test_kill_hostd_mid_create_leaves_no_duplicate_or_leak(
 
     cluster.kubectl("delete", "server", "crash", "-n", namespace, "--wait=false")
     wait_for(lambda: uid not in domains(daemon), timeout=30)
+
+
+def domain_id(daemon: LibvirtDaemon, uid: str) -> int:
+    """libvirt's id of the running domain: a new one each time it is started."""
+    conn = libvirt.open(daemon.uri)
+    try:
+        return int(conn.lookupByUUIDString(uid).ID())
+    finally:
+        conn.close()
+
+
+def patch_spec(c: Cluster, ns: str, name: str, spec: dict[str, Any]) -> None:
+    c.kubectl("patch", "server", name, "-n", ns, "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+def kumulus_console(c: Cluster, *args: str) -> list[str]:
+    return [sys.executable, "-m", "kumulus.cli", "console", *args, "--kubeconfig", str(c.kubeconfig)]
+
+
+def reasons(c: Cluster, ns: str, name: str) -> list[str]:
+    events = json.loads(c.kubectl("get", "events", "-n", ns, "-o", "json").stdout)["items"]
+    ours = [e for e in events if e["involvedObject"]["name"] == name]
+    return [e["reason"] for e in sorted(ours, key=lambda e: e["metadata"]["creationTimestamp"])]
+
+
+def test_power_and_reboot_in_status_and_console(
+    cluster: Cluster, daemon: LibvirtDaemon, hostd: Hostd, namespace: str
+) -> None:
+    create_server(cluster, namespace, "rb")
+    obj = phase(cluster, namespace, "rb", "Running")
+    uid = obj["metadata"]["uid"]
+    log = hostd.state / "console" / f"{uid}.log"
+    assert obj["status"]["console"] == {"host": HOST, "path": str(log)}
+    assert [c.path for c in domain_xml(daemon, uid).serials] == [str(log)]
+    wait_for(log.exists, timeout=10)
+    shown = subprocess.run(kumulus_console(cluster, "rb", "-n", namespace), capture_output=True, timeout=30)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == log.read_bytes()[: len(shown.stdout)]
+
+    # Power off and on, as the status shows them.
+    patch_spec(cluster, namespace, "rb", {"powerState": "Off"})
+    obj = phase(cluster, namespace, "rb", "Stopped", timeout=SHUTDOWN_TIMEOUT + 30)
+    assert obj["status"]["powerState"] == "Off" and condition(obj, "Running")["reason"] == "PoweredOff"
+    assert domains(daemon)[uid][1] == libvirt.VIR_DOMAIN_SHUTOFF
+    patch_spec(cluster, namespace, "rb", {"powerState": "On"})
+    obj = phase(cluster, namespace, "rb", "Running")
+    assert obj["status"]["powerState"] == "On" and condition(obj, "Running")["status"] == "True"
+    assert domains(daemon)[uid][1] == libvirt.VIR_DOMAIN_RUNNING
+
+    # A soft reboot: SeaBIOS ignores ACPI, so the domain is destroyed at the deadline and started again.
+    before_id, before_boot = domain_id(daemon, uid), obj["status"]["bootTime"]
+    time.sleep(1.1)  # bootTime has a one-second resolution
+    watch = cluster.kubectl_bg("get", "server", "rb", "-n", namespace, "-w", "-o", "json")
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patch_spec(cluster, namespace, "rb", {"reboot": {"requestedAt": at, "type": "Soft"}})
+
+    def served() -> dict[str, Any] | None:
+        obj = get(cluster, namespace, "rb")
+        status = obj.get("status") or {}
+        done = (status.get("lastReboot") or {}).get("requestedAt") == at and status.get("phase") == "Running"
+        return obj if done else None
+
+    obj = wait_for(served, timeout=SHUTDOWN_TIMEOUT + 30, interval=0.3)
+    watch.terminate()
+    seen, _ = watch.communicate(timeout=10)
+    assert '"phase": "Rebooting"' in seen
+    last = obj["status"]["lastReboot"]
+    assert (last["type"], last["result"]) == ("Soft", "Rebooted") and last["completedAt"] >= at
+    assert obj["status"]["bootTime"] > before_boot
+    after_id = domain_id(daemon, uid)
+    assert after_id != before_id and domains(daemon)[uid][1] == libvirt.VIR_DOMAIN_RUNNING
+    wait_for(lambda: reasons(cluster, namespace, "rb")[-2:] == ["Rebooting", "Rebooted"], timeout=10)
+
+    # hostd killed and restarted: the request is served (status.lastReboot), it is not served again.
+    hostd.kill()
+    hostd.start()
+    time.sleep(4)  # several passes of the restarted hostd (informer synced at once, lease 1 s)
+    assert domain_id(daemon, uid) == after_id
+    assert get(cluster, namespace, "rb")["status"]["lastReboot"] == last
+    assert reasons(cluster, namespace, "rb").count("Rebooting") == 1
+    # ... and it serves a new one: a hard reboot.
+    hard_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    patch_spec(cluster, namespace, "rb", {"reboot": {"requestedAt": hard_at, "type": "Hard"}})
+
+    def hard_served() -> bool:
+        return (get(cluster, namespace, "rb")["status"].get("lastReboot") or {}).get("requestedAt") == hard_at
+
+    wait_for(hard_served, timeout=30)
+    assert domain_id(daemon, uid) != after_id
+    assert hostd.log.read_text().count(f"rebooting {namespace}/rb") == 2
+
+    # kumulus console -f: what is appended to the log is printed; the Server deleted, it stops.
+    follower = subprocess.Popen(
+        kumulus_console(cluster, "rb", "-n", namespace, "-f"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        time.sleep(1.5)
+        with log.open("ab") as f:  # as the guest's serial port would (QEMU appends to it)
+            f.write(b"kumulus-console-marker\n")
+        cluster.kubectl("delete", "server", "rb", "-n", namespace, "--wait=false")
+        out, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, err
+    assert b"kumulus-console-marker\n" in out
+    assert f"server {namespace}/rb is gone".encode() in err
+    wait_for(lambda: uid not in domains(daemon), timeout=30)
+    assert not log.exists()

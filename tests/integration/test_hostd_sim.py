@@ -1,14 +1,17 @@
 """hostd with the sim driver under a real `kumulus up --components hostd --sim-hosts 4`: Hosts register,
-Leases renew, Servers placed on a host (the test plays the scheduler) run and power off, Servers placed
-elsewhere are left alone, and hostd dies with `kumulus up`."""
+Leases renew, Servers placed on a host (the test plays the scheduler) run, power off and on, and reboot
+(spec.reboot: served once, shown in status and Events), Servers placed elsewhere are left alone, and hostd
+dies with `kumulus up`."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +221,109 @@ def test_guest_waits_for_its_volumes(api: Any, namespace: str) -> None:
         *COMPUTE, namespace, "servers", "waits", {"status": {"conditions": conditions}}
     )
     wait_for(lambda: get_server(api, namespace, "waits")["status"].get("phase") == "Running", timeout=10)
+
+
+def stamp(offset: float = 0.0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def server_events(api: Any, namespace: str, name: str) -> list[tuple[str, str, str]]:
+    items = api[2].list_namespaced_event(namespace).items
+    return [
+        (e.type, e.reason, e.source.component)
+        for e in sorted(items, key=lambda e: e.metadata.creation_timestamp)
+        if e.involved_object.name == name
+    ]
+
+
+def test_reboot_is_served_once_and_shown(cluster: Cluster, api: Any, namespace: str) -> None:
+    make_server(api, namespace, "rb-1", "sim-az1-1", "az1")
+
+    def phase(want: str) -> dict[str, Any] | None:
+        obj = get_server(api, namespace, "rb-1")
+        return obj if (obj.get("status") or {}).get("phase") == want else None
+
+    first = wait_for(lambda: phase("Running"), timeout=10)
+    time.sleep(1.1)  # bootTime has a one-second resolution: the reboot's must be later
+    watch = cluster.kubectl_bg("get", "server", "rb-1", "-n", namespace, "-w", "-o", "json")
+    at = stamp()
+    reboot = {"spec": {"reboot": {"requestedAt": at, "type": "Soft"}}}
+    api[0].patch_namespaced_custom_object(*COMPUTE, namespace, "servers", "rb-1", reboot)
+
+    def served() -> dict[str, Any] | None:
+        obj = get_server(api, namespace, "rb-1")
+        done = (obj["status"].get("lastReboot") or {}).get("requestedAt") == at
+        return obj if done and obj["status"].get("phase") == "Running" else None
+
+    obj = wait_for(served, timeout=10)
+    watch.terminate()
+    seen, _ = watch.communicate(timeout=10)
+    assert '"phase": "Rebooting"' in seen and '"reason": "Rebooting"' in seen
+    last = obj["status"]["lastReboot"]
+    assert (last["type"], last["result"]) == ("Soft", "Rebooted") and last["completedAt"] >= at
+    assert obj["status"]["bootTime"] > first["status"]["bootTime"]
+    cond = ready(obj, "Running")
+    assert cond is not None and (cond["status"], cond["reason"]) == ("True", "GuestRunning")
+    events = wait_for(lambda: server_events(api, namespace, "rb-1")[-2:] or None)
+    assert events == [("Normal", "Rebooting", "kumulus-hostd"), ("Normal", "Rebooted", "kumulus-hostd")]
+
+    # The same request applied again with another change, then an earlier one: nothing is rebooted.
+    label = {"metadata": {"labels": {"touched": "yes"}}}
+    api[0].patch_namespaced_custom_object(*COMPUTE, namespace, "servers", "rb-1", label)
+    earlier = {"spec": {"reboot": {"requestedAt": stamp(-3600), "type": "Hard"}}}
+    api[0].patch_namespaced_custom_object(*COMPUTE, namespace, "servers", "rb-1", earlier)
+    time.sleep(1.5)
+    again = get_server(api, namespace, "rb-1")
+    assert again["status"]["lastReboot"] == last and again["status"]["bootTime"] == obj["status"]["bootTime"]
+    assert len(server_events(api, namespace, "rb-1")) == 2
+
+    # Powered off, a later request has nothing to reboot: recorded NotRunning; powered on, booted once.
+    api[0].patch_namespaced_custom_object(
+        *COMPUTE, namespace, "servers", "rb-1", {"spec": {"powerState": "Off"}}
+    )
+    wait_for(lambda: phase("Stopped"), timeout=10)
+    later_at = stamp(1)
+    reboot = {"spec": {"reboot": {"requestedAt": later_at, "type": None}}}  # removed: the default, Soft
+    api[0].patch_namespaced_custom_object(*COMPUTE, namespace, "servers", "rb-1", reboot)
+
+    def skipped() -> dict[str, Any] | None:
+        last = get_server(api, namespace, "rb-1")["status"].get("lastReboot") or {}
+        return last if last.get("requestedAt") == later_at else None
+
+    assert wait_for(skipped, timeout=10) == {"requestedAt": later_at, "type": "Soft", "result": "NotRunning"}
+    assert phase("Stopped") is not None
+    wait_for(lambda: server_events(api, namespace, "rb-1")[-1][1] == "RebootSkipped")
+    api[0].patch_namespaced_custom_object(
+        *COMPUTE, namespace, "servers", "rb-1", {"spec": {"powerState": "On"}}
+    )
+    wait_for(lambda: phase("Running"), timeout=10)
+    time.sleep(1.0)
+    assert server_events(api, namespace, "rb-1")[-1][1] == "RebootSkipped"  # started, not rebooted after
+
+
+def test_bad_reboot_request_names_the_field(api: Any, namespace: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    cases = (
+        ({"requestedAt": "tomorrow"}, "spec.reboot.requestedAt"),
+        ({"type": "Hard"}, "spec.reboot.requestedAt"),
+        ({"requestedAt": stamp(), "type": "Warm"}, "spec.reboot.type"),
+    )
+    for reboot, field in cases:
+        body = {
+            "apiVersion": "compute.kumulus.dev/v1alpha1",
+            "kind": "Server",
+            "metadata": {"name": "bad-reboot"},
+            "spec": {"flavor": "m1.small", "image": "debian-12", "reboot": reboot},
+        }
+        try:
+            api[0].create_namespaced_custom_object(*COMPUTE, namespace, "servers", body)
+        except ApiException as exc:
+            assert exc.status == 422, exc.body
+            message = json.loads(exc.body)["message"]
+            assert field in message, message
+        else:
+            raise AssertionError(f"{reboot} was accepted")
 
 
 def test_hostd_dies_with_kumulus_up(cluster: Cluster) -> None:

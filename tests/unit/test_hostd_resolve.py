@@ -16,7 +16,7 @@ from hostd.config import LibvirtConfig
 from hostd.drivers.base import GuestSpec
 from hostd.drivers.libvirt_setup import plan_settings
 from hostd.kube import ApiError
-from hostd.resolve import ApiResolver
+from hostd.resolve import ApiResolver, ensure_file_volume
 from hostd.resolve_plan import (
     DiskSettings,
     Fetched,
@@ -151,6 +151,11 @@ def test_attached_volumes_take_their_device_or_the_next_free_one() -> None:
         (None, ("volumes/web-root", "status", {}), "boot Volume web-root: status.backendId"),
         (None, ("ports/web-nic0", "status", {"addresses": []}), "status.macAddress"),
         (None, ("ports/web-nic0", "metadata", {"uid": "x"}), "nic.portUID"),
+        (
+            None,
+            ("volumes/web-root", "status", {"backendId": "rbd/v/x", "sizeGiB": "2"}),
+            "boot Volume web-root: status.sizeGiB '2' is not a positive integer",
+        ),
     ],
 )
 def test_missing_pieces_are_errors_naming_them(
@@ -195,7 +200,8 @@ async def test_resolver_writes_the_config_drive_and_file_volume(tmp_path: Path) 
     assert drive.with_name(drive.name + ".digest").read_text().strip() == configdrive.digest(files)
     (disk,) = plan.disks
     assert disk.path == str(tmp_path / "volumes" / "volumes" / f"volume-{VOL_UID}")
-    assert Path(disk.path).stat().st_size == 1 << 30
+    assert Path(disk.path).stat().st_size == 1 << 30 == disk.size_bytes
+    assert disk.serial == VOL_UID[:20]
     mtime = drive.stat().st_mtime_ns
     again = await resolver(spec(srv))
     assert again == plan and drive.stat().st_mtime_ns == mtime  # level-based: nothing rewritten
@@ -220,3 +226,30 @@ async def test_api_errors_other_than_404_propagate(tmp_path: Path) -> None:
     resolver = ApiResolver(Down({}), plan_settings(LibvirtConfig(state_dir=tmp_path, volume_backend="file")))  # type: ignore[arg-type]
     with pytest.raises(ApiError):
         await resolver(spec())
+
+
+async def test_an_extended_volume_grows_its_file(tmp_path: Path) -> None:
+    """The file backend stands in for RBD: an extend (status.sizeGiB up) grows the file, sparse, content
+    kept; a smaller size never shrinks it."""
+    objs = objects()
+    vol_path = "/apis/storage.kumulus.dev/v1alpha1/namespaces/demo/volumes/web-root"
+    cfg = LibvirtConfig(state_dir=tmp_path, volume_backend="file")
+    resolver = ApiResolver(FakeKube(objs), plan_settings(cfg))  # type: ignore[arg-type]
+    (disk,) = (await resolver(spec())).disks
+    assert disk.path is not None
+    with open(disk.path, "r+b") as f:
+        f.write(b"data")
+    objs[vol_path] = {**objs[vol_path], "status": {**objs[vol_path]["status"], "sizeGiB": 3}}
+    (grown,) = (await resolver(spec())).disks
+    assert grown.size_bytes == 3 << 30 and Path(disk.path).stat().st_size == 3 << 30
+    with open(disk.path, "rb") as f:
+        assert f.read(4) == b"data"
+    assert Path(disk.path).stat().st_blocks * 512 < 1 << 20  # still sparse
+    assert ensure_file_volume(Path(disk.path), 1 << 30) is False
+    assert Path(disk.path).stat().st_size == 3 << 30
+    assert ensure_file_volume(Path(disk.path), 3 << 30) is False
+    # A Volume whose size is not known yet: no size in the plan (never grown), the file from spec.sizeGiB.
+    objs[vol_path] = {**objs[vol_path], "spec": {"sizeGiB": 2}, "status": {"backendId": "rbd/v/other"}}
+    (unknown,) = (await resolver(spec())).disks
+    assert unknown.size_bytes is None and unknown.path is not None
+    assert Path(unknown.path).stat().st_size == 2 << 30

@@ -21,6 +21,7 @@ from hostd.libvirt.builders import (
     domain_config,
     metadata_config,
     nic_config,
+    wanted_disks,
 )
 from hostd.libvirt.config import GuestCharDevice, GuestDomain, NetworkHost
 from hostd.libvirt.resolver import ServerOnlyResolver
@@ -30,7 +31,10 @@ PORT = "5f0e2b8a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 SECRET = "1b2c3d4e-0000-4000-8000-000000000001"
 ROOT = DiskPlan("vda", rbd=RbdSource("vms", f"{UID}-root", ("10.0.0.1:6789", "10.0.0.2")), boot_order=1)
 DATA = DiskPlan(
-    "vdb", rbd=RbdSource("volumes", "vol-1", ("mon1:3300",), user="kumulus", secret_uuid=SECRET), serial="v1"
+    "vdb",
+    rbd=RbdSource("volumes", "vol-1", ("mon1:3300",), user="kumulus", secret_uuid=SECRET),
+    serial="v1",
+    size_bytes=2 << 30,
 )
 NIC = NicPlan(PORT, "fa:16:3e:00:00:01")
 PLAN = GuestPlan(
@@ -65,12 +69,12 @@ def test_file_disk() -> None:
     assert (d.source_type, d.source_path, d.readonly, d.driver_type) == ("file", "/srv/x.raw", True, "raw")
 
 
-def test_config_drive_is_a_read_only_cdrom() -> None:
+def test_config_drive_is_a_read_only_virtio_disk() -> None:
     d = config_drive_config("/cd.iso")
     assert (d.device, d.target_dev, d.target_bus, d.readonly, d.source_path) == (
-        "cdrom",
-        "sda",
-        "sata",
+        "disk",
+        "vdz",
+        "virtio",
         True,
         "/cd.iso",
     )
@@ -117,6 +121,14 @@ def test_metadata_marks_the_owner() -> None:
         "cmp-1",
         PLAN.resources,
     )
+    # Our disks, by serial (device without one); the config drive is not among them.
+    assert m.disks == ("dev:vda", "serial:v1")
+
+
+def test_wanted_disks_carry_the_volume_size() -> None:
+    root, data = wanted_disks(PLAN)
+    assert (root.disk, root.size_bytes) == (disk_config(ROOT), None)
+    assert (data.disk, data.size_bytes, data.key) == (disk_config(DATA), 2 << 30, "serial:v1")
 
 
 def test_whole_domain() -> None:
@@ -129,13 +141,14 @@ def test_whole_domain() -> None:
         2048 * 1024,
     )
     assert d.boot_devs == () and d.cpu_mode is None  # per-disk boot order; TCG: libvirt's CPU
-    assert [x.target_dev for x in d.disks] == ["vda", "vdb", "sda"]
+    assert [x.target_dev for x in d.disks] == ["vda", "vdb", "vdz"]
     root = ET.fromstring(d.to_string())
     assert root.get("type") == "qemu"
     assert root.findtext("uuid") == UID and root.findtext("name") == f"kumulus-{UID}"
     assert root.find("features/acpi") is not None  # an ACPI shutdown needs it
     assert root.find("devices/interface/virtualport/parameters").get("interfaceid") == PORT  # type: ignore[union-attr]
-    assert root.find("devices/disk[@device='cdrom']/readonly") is not None
+    [drive] = [d for d in root.iterfind("devices/disk") if d.find("target[@dev='vdz']") is not None]
+    assert drive.find("readonly") is not None
     assert [h.get("name") for h in root.findall("devices/disk/source/host")] == [
         "10.0.0.1",
         "10.0.0.2",
@@ -158,7 +171,7 @@ def test_whole_domain() -> None:
         (lambda: GuestPlan(UID, "n", "s", Resources(1, 64, 0), console_log="rel.log"), "console_log"),
         (
             lambda: GuestPlan(
-                UID, "n", "s", Resources(1, 64, 0), disks=(DiskPlan("sda", path="/x"),), config_drive="/c"
+                UID, "n", "s", Resources(1, 64, 0), disks=(DiskPlan("vdz", path="/x"),), config_drive="/c"
             ),
             "config drive",
         ),
@@ -168,6 +181,7 @@ def test_whole_domain() -> None:
         (lambda: DiskPlan("xda", path="/x"), "targetDev"),
         (lambda: DiskPlan("vda"), "exactly one of rbd or path"),
         (lambda: DiskPlan("vda", path="x"), "absolute"),
+        (lambda: DiskPlan("vda", path="/x", size_bytes=0), "sizeGiB"),
         (lambda: RbdSource("vms", "a/b", ("m",)), "rbd.image"),
         (lambda: RbdSource("vms", "img", ()), "rbd.monitors"),
         (lambda: RbdSource("vms", "img", ("m",), user="u"), "rbd.user"),
