@@ -90,7 +90,10 @@ class Controller(Service):
         self.system_id = system_id
 
     def env(self) -> dict[str, str]:
-        return dir_env(self.dir)  # its control socket: <dir>/ovn-controller.<pid>.ctl
+        # Its control socket in OVN_RUNDIR (<dir>/ovn-controller.<pid>.ctl); the OpenFlow connection to the
+        # integration bridge, <OVS_RUNDIR>/br-int.mgmt, where ovs-vswitchd made it: without that it registers
+        # its chassis but never binds a port.
+        return {**dir_env(self.dir), "OVS_RUNDIR": str(self.ovs_dir)}
 
     def argv(self) -> list[str]:
         return ["ovn-controller", ovs.remote(self.ovs_dir), f"--log-file={self.dir / 'ovn-controller.log'}"]

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from kumulus.dataplane import proc
 
 from .cluster import Cluster, wait_for
+from .real_cloud import exclusive_data_plane
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +68,12 @@ def assert_answers(state: Path) -> None:
     wait_for(lambda: "Chassis" in sh("ovn-sbctl", f"--db=unix:{d / 'ovn/sb.sock'}", "show"), timeout=15)
     status = json.loads(sh("ceph", "-c", str(d / "ceph/ceph.conf"), "status", "-f", "json"))
     assert status["osdmap"]["num_up_osds"] == 1
+
+
+@pytest.fixture(autouse=True)
+def _one_real_data_plane_at_a_time() -> Iterator[None]:
+    with exclusive_data_plane():
+        yield
 
 
 def start(state: Path) -> Cluster:
