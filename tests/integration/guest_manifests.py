@@ -65,8 +65,11 @@ spec:
 """
 
 
-def server(name: str, group: str, user_data: str = "", fixed_ip: str = "") -> str:
+def server(name: str, group: str, user_data: str = "", fixed_ip: str = "", port: str = "") -> str:
+    """A Server from the guest Image with one NIC on net1 in `group`, or bound to an existing `port`."""
     nic = f"{{network: net1, securityGroups: [{group}]" + (f", fixedIP: {fixed_ip}" if fixed_ip else "") + "}"
+    if port:
+        nic = f"{{port: {port}}}"
     body = f"""
 apiVersion: compute.kumulus.dev/v1alpha1
 kind: Server
@@ -92,3 +95,14 @@ stringData:
 
 def infra(url: str, sha256: str) -> str:
     return INFRA.replace("URL", url).replace("SHA256", sha256).replace("SUBNET", SUBNET)
+
+
+def unsecured_port(name: str) -> str:
+    """A Port on net1 without port security (and so without security groups): it may send from any source."""
+    return f"""
+apiVersion: network.kumulus.dev/v1alpha1
+kind: Port
+metadata: {{name: {name}, namespace: default}}
+spec: {{network: net1, portSecurity: false, securityGroups: []}}
+---
+"""

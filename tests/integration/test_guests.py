@@ -6,7 +6,8 @@ their NICs on OVN, and their serial consoles tell what happens inside:
 - a Server prints its ready marker with the address IPAM gave its Port; its root disk is an RBD clone of
   the image's protected base snapshot;
 - two guests ping each other through OVN; a SecurityGroup without an ICMP rule blocks the ping (the blocked
-  guest itself still reaches out); a guest sending from a spoofed source address gets no answer;
+  guest itself still reaches out); a guest sending from a spoofed source address gets no answer, while one
+  on a Port without port security does;
 - deleting every object leaves no domain, OVS port, Kumulus OVN row or RBD image behind.
 The tests run in order and build on one another (the module is one scenario).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from .cluster import wait_for
-from .guest_manifests import SUBNET, infra, server
+from .guest_manifests import SUBNET, infra, server, unsecured_port
 from .image_server import ensure_guest_image, serve_directory
 from .real_cloud import RealCloud
 
@@ -91,6 +92,22 @@ def test_guests_ping_through_ovn_security_group_blocks(cloud: RealCloud) -> None
     beta_uid = uid(cloud, "Server", "beta")
     cloud.wait_console(beta_uid, rf"KUMULUS-PING {alpha} ok", timeout=60)
     cloud.wait_console(beta_uid, rf"KUMULUS-PING {gamma} fail", timeout=60)
+
+
+def test_spoofed_source_address_is_dropped(cloud: RealCloud) -> None:
+    alpha = port_ip(cloud, "alpha")
+    # delta has port security (the default): pinging alpha from another source gets nothing back. epsilon's
+    # Port has none: the same spoofed ping is answered, so what delta sees is the port security at work.
+    cloud.apply(server("delta", "open", user_data=f"ping: {alpha}\nspoof: {SUBNET}.99 {alpha}"))
+    cloud.apply(
+        unsecured_port("eps") + server("epsilon", "open", user_data=f"spoof: {SUBNET}.98 {alpha}", port="eps")
+    )
+    wait_ready(cloud, "delta")
+    wait_ready(cloud, "epsilon")
+    delta, epsilon = uid(cloud, "Server", "delta"), uid(cloud, "Server", "epsilon")
+    cloud.wait_console(delta, rf"KUMULUS-PING {alpha} ok", timeout=60)
+    cloud.wait_console(epsilon, rf"KUMULUS-SPOOF {SUBNET}.98 {alpha} ok", timeout=60)
+    cloud.wait_console(delta, rf"KUMULUS-SPOOF {SUBNET}.99 {alpha} fail", timeout=60)
 
 
 def test_everything_deleted_leaves_nothing(cloud: RealCloud) -> None:
