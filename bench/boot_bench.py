@@ -16,7 +16,6 @@ For reference: OpenStack Rally's boot-server scenario at 1,000 nodes averaged 13
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
 import tempfile
@@ -29,9 +28,8 @@ sys.path.insert(0, str(ROOT))
 from benchlib import percentile  # noqa: E402
 
 from tests.integration.cluster import wait_for  # noqa: E402
-from tests.integration.guest_manifests import infra, server  # noqa: E402
-from tests.integration.image_server import ensure_guest_image, serve_directory  # noqa: E402
-from tests.integration.real_cloud import RealCloud  # noqa: E402
+from tests.integration.guest_manifests import server  # noqa: E402
+from tests.integration.real_cloud import RealCloud, guest_cloud  # noqa: E402
 
 
 def boot_once(cloud: RealCloud, name: str) -> tuple[float, float, float]:
@@ -61,15 +59,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=10, help="servers to boot, one after another")
     args = ap.parse_args()
-    image = ensure_guest_image()
-    sha = hashlib.sha256(image.read_bytes()).hexdigest()
     rows: list[tuple[float, float, float]] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="kumulus-boot-bench-") as tmp,
-        serve_directory(image.parent) as base,
-        RealCloud(Path(tmp)) as cloud,
-    ):
-        cloud.apply(infra(f"{base}/{image.name}", sha))
+    with tempfile.TemporaryDirectory(prefix="kumulus-boot-bench-") as tmp, guest_cloud(Path(tmp)) as cloud:
         t0 = time.monotonic()
         wait_for(lambda: cloud.status("Image", "guest").get("phase") == "Available", timeout=300)
         print(f"image import (download, inspect, convert, snapshot): {time.monotonic() - t0:.2f} s")

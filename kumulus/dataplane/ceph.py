@@ -17,6 +17,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -64,8 +65,21 @@ def conf_path(directory: Path) -> Path:
     return directory / "ceph.conf"
 
 
-def ceph(directory: Path, *args: str, timeout: float = 30.0) -> str:
-    return run(["ceph", "-c", str(conf_path(directory)), "--connect-timeout", "10", *args], timeout=timeout)
+TRANSIENT = ("problem getting command descriptions", "EAGAIN", "error connecting to the cluster")
+"""Answers of a monitor that has just started (seen in a full test run): worth asking again."""
+
+
+def ceph(directory: Path, *args: str, timeout: float = 30.0, attempts: int = 5) -> str:
+    """A `ceph` command (every one used here is idempotent), asked again on a transient monitor error."""
+    argv = ["ceph", "-c", str(conf_path(directory)), "--connect-timeout", "10", *args]
+    for attempt in range(attempts):
+        try:
+            return run(argv, timeout=timeout)
+        except RuntimeError as exc:
+            if attempt == attempts - 1 or not any(t in str(exc) for t in TRANSIENT):
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def _free_port() -> int:

@@ -103,10 +103,17 @@ class Cluster:
                 if "ready" in line:
                     ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout):
-            self.kill()
-            raise RuntimeError("kumulus up did not become ready:\n" + "".join(self.output))
+        pumping = threading.Thread(target=pump, daemon=True)
+        pumping.start()
+        deadline = time.monotonic() + timeout
+        # Not just ready.wait(timeout): a `kumulus up` that exits (e.g. its data plane failed) fails at once.
+        while not ready.wait(0.2):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pumping.join(2)
+                code = proc.poll()
+                self.kill()
+                why = f"exited with {code}" if code is not None else f"not ready in {timeout} s"
+                raise RuntimeError(f"kumulus up {why}:\n" + "".join(self.output))
 
     def stop(self, timeout: float = 20.0) -> int:
         assert self.proc is not None

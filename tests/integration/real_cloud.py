@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -227,3 +228,17 @@ class RealCloud:
     def rbd_info(self, pool: str, image: str) -> dict[str, Any]:
         out = sh("rbd", "-c", str(self.dp.ceph_conf), "info", f"{pool}/{image}", "--format", "json")
         return dict(json.loads(out))
+
+
+@contextlib.contextmanager
+def guest_cloud(tmp: Path) -> Iterator[RealCloud]:
+    """A RealCloud with the test guest image served over local HTTP and the guest manifests' infrastructure
+    applied (guest_manifests.infra: zone az1, the Image `guest`, net1, SecurityGroups open and closed)."""
+    from .guest_manifests import infra
+    from .image_server import ensure_guest_image, serve_directory
+
+    image = ensure_guest_image()
+    sha = hashlib.sha256(image.read_bytes()).hexdigest()
+    with serve_directory(image.parent) as base, RealCloud(tmp) as cloud:
+        cloud.apply(infra(f"{base}/{image.name}", sha))
+        yield cloud

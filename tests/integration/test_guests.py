@@ -8,22 +8,21 @@ their NICs on OVN, and their serial consoles tell what happens inside:
 - two guests ping each other through OVN; a SecurityGroup without an ICMP rule blocks the ping (the blocked
   guest itself still reaches out); a guest sending from a spoofed source address gets no answer, while one
   on a Port without port security does;
+- power off (ACPI: the guest says so), on (it boots again) and a reboot request show in the Server's status;
 - deleting every object leaves no domain, OVS port, Kumulus OVN row or RBD image behind.
 The tests run in order and build on one another (the module is one scenario).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .cluster import wait_for
-from .guest_manifests import SUBNET, infra, server, unsecured_port
-from .image_server import ensure_guest_image, serve_directory
-from .real_cloud import RealCloud
+from .guest_manifests import SUBNET, server, unsecured_port
+from .real_cloud import RealCloud, guest_cloud
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +31,7 @@ BOOT_TIMEOUT = 240.0
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCloud]:
-    image = ensure_guest_image()
-    sha = hashlib.sha256(image.read_bytes()).hexdigest()
-    with serve_directory(image.parent) as base, RealCloud(Path(tmp_path_factory.mktemp("guests"))) as c:
-        c.apply(infra(f"{base}/{image.name}", sha))
+    with guest_cloud(Path(tmp_path_factory.mktemp("guests"))) as c:
         yield c
 
 
@@ -71,6 +67,11 @@ def test_server_boots_from_image_on_a_cow_clone(cloud: RealCloud) -> None:
     assert ip == port_ip(cloud, "alpha"), "the guest's address is the one IPAM gave its Port"
     assert ip.startswith(SUBNET + ".")
     wait_for(lambda: cloud.status("Server", "alpha").get("phase") == "Running", timeout=60, interval=0.5)
+
+    port = wait_for(
+        lambda: cloud.status("Port", "alpha-nic0").get("phase") == "Active", timeout=30, interval=0.5
+    )
+    assert port and cloud.status("Port", "alpha-nic0").get("boundChassis") == cloud.host
 
     root = uid(cloud, "Volume", "alpha-root")
     info = cloud.rbd_info("volumes", f"volume-{root}")
@@ -108,6 +109,38 @@ def test_spoofed_source_address_is_dropped(cloud: RealCloud) -> None:
     cloud.wait_console(delta, rf"KUMULUS-PING {alpha} ok", timeout=60)
     cloud.wait_console(epsilon, rf"KUMULUS-SPOOF {SUBNET}.98 {alpha} ok", timeout=60)
     cloud.wait_console(delta, rf"KUMULUS-SPOOF {SUBNET}.99 {alpha} fail", timeout=60)
+
+
+def test_power_off_on_and_reboot_are_reflected(cloud: RealCloud) -> None:
+    alpha = uid(cloud, "Server", "alpha")
+    boots_before = cloud.console(alpha).count("KUMULUS-GUEST-READY alpha ")
+    patch = '{"spec": {"powerState": "Off"}}'
+    cloud.kubectl("patch", "server", "alpha", "-n", "default", "--type=merge", "-p", patch)
+    cloud.wait_console(alpha, r"KUMULUS-GUEST-POWEROFF alpha", timeout=90)
+    wait_for(lambda: cloud.status("Server", "alpha").get("phase") == "Stopped", timeout=90, interval=0.5)
+    assert cloud.status("Server", "alpha").get("powerState") == "Off"
+
+    patch = '{"spec": {"powerState": "On"}}'
+    cloud.kubectl("patch", "server", "alpha", "-n", "default", "--type=merge", "-p", patch)
+    wait_for(
+        lambda: cloud.console(alpha).count("KUMULUS-GUEST-READY alpha ") > boots_before,
+        timeout=120,
+        interval=0.5,
+    )
+    wait_for(lambda: cloud.status("Server", "alpha").get("phase") == "Running", timeout=60, interval=0.5)
+    booted = cloud.status("Server", "alpha").get("bootTime")
+
+    ready = cloud.console(alpha).count("KUMULUS-GUEST-READY alpha ")
+    when = "2030-01-01T00:00:00Z"
+    patch = f'{{"spec": {{"reboot": {{"requestedAt": "{when}", "type": "Hard"}}}}}}'
+    cloud.kubectl("patch", "server", "alpha", "-n", "default", "--type=merge", "-p", patch)
+    wait_for(
+        lambda: cloud.console(alpha).count("KUMULUS-GUEST-READY alpha ") > ready, timeout=120, interval=0.5
+    )
+    last = wait_for(lambda: cloud.status("Server", "alpha").get("lastReboot"), timeout=60, interval=0.5)
+    assert last["requestedAt"] == when and last["result"] == "Rebooted", last
+    wait_for(lambda: cloud.status("Server", "alpha").get("phase") == "Running", timeout=60, interval=0.5)
+    assert cloud.status("Server", "alpha").get("bootTime") != booted
 
 
 def test_everything_deleted_leaves_nothing(cloud: RealCloud) -> None:

@@ -8,7 +8,6 @@ compared after each restart is the data plane itself (virsh, ovs-vsctl, rbd), ag
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from .cluster import wait_for
-from .guest_manifests import infra, server
-from .image_server import ensure_guest_image, serve_directory
-from .real_cloud import RealCloud
+from .guest_manifests import server
+from .real_cloud import RealCloud, guest_cloud
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +25,7 @@ NAMES = ("crash-a", "crash-b", "crash-c")
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCloud]:
-    image = ensure_guest_image()
-    sha = hashlib.sha256(image.read_bytes()).hexdigest()
-    with serve_directory(image.parent) as base, RealCloud(Path(tmp_path_factory.mktemp("crash"))) as c:
-        c.apply(infra(f"{base}/{image.name}", sha))
+    with guest_cloud(Path(tmp_path_factory.mktemp("crash"))) as c:
         wait_for(lambda: c.status("Image", "guest").get("phase") == "Available", timeout=180, interval=0.5)
         yield c
 
