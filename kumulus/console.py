@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,11 @@ def kubeconfig_path(given: Path | None, default_state_dir: Path) -> Path:
 def api_reader(kubeconfig: Path, namespace: str | None, name: str) -> tuple[str, GetServer]:
     """("namespace/name", a function reading the Server) for the kubeconfig's current context; the
     namespace defaults to the context's, else "default"."""
-    from kubernetes import client, config
-    from kubernetes.client.exceptions import ApiException
+    with warnings.catch_warnings():
+        # Debian's requests warns at import when pip brought a newer urllib3: noise on a user's terminal.
+        warnings.filterwarnings("ignore", message=".*doesn't match a supported version")
+        from kubernetes import client, config
+        from kubernetes.client.exceptions import ApiException
 
     if not kubeconfig.exists():
         raise ConsoleError(f"no kubeconfig at {kubeconfig}: start `kumulus up` or pass --kubeconfig")
