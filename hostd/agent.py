@@ -15,6 +15,13 @@ then the driver reboots the guest in a task, then the status shows it Running wi
 Rebooted Event, or RebootFailed). The requests served are kept in memory (`reboots`) until the Servers read
 show their record, so a stale read never serves one twice; after a restart the status alone says it.
 The driver's console log path of each guest is reported as `status.console`.
+
+The disks of each guest follow its Server's Volumes: the agent watches the Volumes of its Servers'
+namespaces (hostd/volume_cache.py; a change of one they name wakes it), tells which each guest should have
+(`wanted_volumes`: the boot Volume and those the storage operator attached to the Server, at their
+status.sizeGiB) and the plan compares them with the driver's guest (attach, detach, grow). An Ensure after
+which the driver's guest still differs is treated as a failure (written on the Server, retried after the
+backoff), so that a driver that cannot apply a change is not asked again in a loop.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from controllers.compute_deps import volume_needs
 from controllers.compute_plan import resize_flavor
 from controllers.conditions import now as utc_now
 from controllers.scheduling import HostInfo
@@ -40,8 +48,22 @@ from .informer import Informer
 from .kube import RETRYABLE, ApiError, Backoff, Kube, Obj, path_for
 from .network_role import NetworkRole
 from .reboot import REBOOTED, later, with_last_reboot
-from .reconcile import Action, Desired, Destroy, Ensure, Reboot, RecordReboot, Reject, Report, Wait, plan
+from .reconcile import (
+    Action,
+    Desired,
+    Destroy,
+    Ensure,
+    Reboot,
+    RecordReboot,
+    Reject,
+    Report,
+    Wait,
+    plan,
+    volume_changes,
+)
+from .resolve_plan import wanted_volumes
 from .status import failed_status, guest_status, rebooting_status, rejected_status
+from .volume_cache import VolumeCache
 
 HOST_LABEL = "infra.kumulus.dev/host"
 SERVERS_API = "compute.kumulus.dev/v1alpha1"
@@ -52,6 +74,10 @@ RETRY_CAP = 60.0
 SHUTDOWN_TIMEOUT = 60.0  # seconds a soft reboot's ACPI shutdown may take, without libvirt settings
 
 log = logging.getLogger("hostd.agent")
+
+
+class DisksNotApplied(RuntimeError):
+    """The driver returned from ensure_guest, but the guest's Volume disks still differ from the spec's."""
 
 
 class HostAgent:
@@ -83,6 +109,7 @@ class HostAgent:
         self.informer = Informer(
             kube, path_for(SERVERS_API, "servers"), f"{HOST_LABEL}={cfg.name}", self.trigger.set
         )
+        self.volumes = VolumeCache(kube, self.trigger.set)
 
     @property
     def host_path(self) -> str:
@@ -93,6 +120,7 @@ class HostAgent:
             tg.create_task(self._every(self.cfg.lease_seconds, self.sync_host, "host"))
             tg.create_task(self._every(self.cfg.lease_seconds, self.renew_lease, "lease"))
             tg.create_task(self.informer.run())
+            tg.create_task(self.volumes.run())
             tg.create_task(self.reconcile_loop())
 
     async def _every(self, interval: float, step: Any, op: str) -> None:
@@ -185,11 +213,22 @@ class HostAgent:
                 self.trigger.set()
 
     async def desired(self) -> dict[str, Desired]:
+        servers = {
+            uid: server
+            for uid, server in list(self.informer.items.items())
+            if (server.get("status") or {}).get("host") == self.name
+            and not (server.get("metadata") or {}).get("deletionTimestamp")
+        }
+        used: dict[str, set[str]] = {}
+        for server in servers.values():
+            ns = str(server["metadata"].get("namespace") or "")
+            used.setdefault(ns, set()).update(n.name for n in volume_needs(server))
+        self.volumes.track(used)
+        volumes = {ns: self.volumes.by_name(ns) for ns in used}
         out = {}
-        for uid, server in list(self.informer.items.items()):
+        for uid, server in servers.items():
             status = server.get("status") or {}
-            if status.get("host") != self.name or (server.get("metadata") or {}).get("deletionTimestamp"):
-                continue
+            vols = volumes[str(server["metadata"].get("namespace") or "")]
             resources = await self.flavors.resources(server_flavor(server))
             target = resize_flavor(server)
             resize_to = await self.flavors.resources(target) if target else None
@@ -197,7 +236,8 @@ class HostAgent:
             if served is not None and not later(served, status.get("lastReboot")):
                 del self.reboots[uid]  # the status read shows it now: it is the record
                 served = None
-            out[uid] = Desired.from_server(server, resources, resize_to, served)
+            wanted = wanted_volumes(server, vols) if vols is not None else None
+            out[uid] = Desired.from_server(server, resources, resize_to, served, wanted)
         for uid in [u for u in self.reboots if u not in out]:
             del self.reboots[uid]
         return out
@@ -292,8 +332,13 @@ class HostAgent:
     async def _drive(self, action: Ensure | Destroy | Reboot) -> None:
         try:
             if isinstance(action, Ensure):
+                if action.disks:
+                    log.info("%s: disks of %s: %s", self.name, action.spec.consumer, "; ".join(action.disks))
                 guest: GuestState = await self.driver.ensure_guest(action.spec)
                 log.info("%s: guest %s is %s", self.name, action.spec.consumer, guest.phase.value)
+                left = volume_changes(action.spec.volumes, guest.volumes)
+                if left:
+                    raise DisksNotApplied(f"the guest's disks still differ: {'; '.join(left)}")
             elif isinstance(action, Reboot):
                 await self._reboot(action)
             else:
@@ -303,7 +348,8 @@ class HostAgent:
         except Exception as exc:
             metrics.ERRORS.labels(self.name, "driver").inc()
             delay = self._backoff(action.uid)
-            if isinstance(exc, ValueError):  # what the Server names is missing or wrong: no traceback
+            # What the Server names is missing or wrong, or disks not applied (said in full): no traceback.
+            if isinstance(exc, ValueError | DisksNotApplied):
                 log.warning("%s: %s failed (retry in %.0fs): %s", self.name, action, delay, exc)
             else:
                 log.exception("%s: driver failed on %s (retry in %.0fs)", self.name, action, delay)

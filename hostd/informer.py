@@ -3,6 +3,8 @@
 Lists, then watches from the list's resourceVersion, resuming from the last version seen when a watch
 ends and relisting when the server answers with an ERROR event (410 Gone). On connection errors the
 cache is kept as it is (never emptied because the API is unreachable) and the client backs off.
+`on_change` is called after each list and each event; with `relevant`, only for events whose object it
+accepts (the cache keeps every object either way).
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ log = logging.getLogger("hostd.informer")
 
 
 class Informer:
-    def __init__(self, kube: Kube, path: str, label_selector: str, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        path: str,
+        label_selector: str,
+        on_change: Callable[[], None],
+        relevant: Callable[[Obj], bool] | None = None,
+    ) -> None:
         self.kube = kube
         self.path = path
         self.label_selector = label_selector
         self.on_change = on_change
+        self.relevant = relevant
         self.items: dict[str, Obj] = {}
         self.synced = asyncio.Event()
 
@@ -45,7 +55,8 @@ class Informer:
                         self.items.pop(uid, None)
                     else:
                         self.items[uid] = obj
-                    self.on_change()
+                    if self.relevant is None or self.relevant(obj):
+                        self.on_change()
             except Gone as exc:
                 log.info("watch of %s expired (%s): relisting", self.path, exc)
                 rv = ""

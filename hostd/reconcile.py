@@ -16,6 +16,10 @@ guests (observed) in, the actions that bring them together out.
 - a crashed guest (its QEMU died) is reported Crashed first (phase Error, powerState Crashed); once the
   Server shows it, it is started again if `restart_on_crash` (the default: the Server API has no policy field
   yet, so every Server gets it) and left crashed otherwise;
+- a guest whose Volume disks differ from the Server's (`Desired.volumes`, resolved by the agent: the boot
+  Volume and the attached Volumes the storage operator attached to it, with their status.sizeGiB) gets an
+  `Ensure` carrying them: a Volume to attach, one to detach, or one grown (a disk smaller than its Volume;
+  never shrunk). The driver applies it live on a running guest. Unknown on either side (None) is no change;
 - a resize the operator approved (`status.resizeFlavor`, with its resources in `Desired.resize_to`) is
   applied to the guest (`Ensure` with the new resources), then reported with `status.flavor` set;
 - a reboot request (`spec.reboot`) later than the last one served (`status.lastReboot`, or the one hostd
@@ -40,7 +44,7 @@ from controllers.compute_deps import NETWORK_READY, VOLUMES_READY
 from controllers.conditions import find
 from controllers.scheduling import Allocation, HostInfo, HostSnapshot, Placement, Resources
 
-from .drivers.base import GuestPhase, GuestSpec, GuestState
+from .drivers.base import GuestPhase, GuestSpec, GuestState, GuestVolume
 from .reboot import NOT_RUNNING, RebootRequest, is_pending, later, newest
 from .status import guest_status, rejected_status, reported_crashed, started_before
 
@@ -64,6 +68,8 @@ class Desired:
     """spec.reboot."""
     served: Mapping[str, Any] | None = None
     """The lastReboot of a request hostd served, kept until the status read shows it."""
+    volumes: tuple[GuestVolume, ...] | None = None
+    """The guest's Volume disks (hostd/resolve_plan.py `wanted_volumes`); None: not known yet."""
 
     @classmethod
     def from_server(
@@ -72,6 +78,7 @@ class Desired:
         resources: Resources | None,
         resize_to: Resources | None = None,
         served: Mapping[str, Any] | None = None,
+        volumes: tuple[GuestVolume, ...] | None = None,
     ) -> Desired:
         meta = server["metadata"]
         status = server.get("status") or {}
@@ -86,6 +93,7 @@ class Desired:
             resize_to=resize_to,
             reboot=RebootRequest.from_server(server),
             served=served,
+            volumes=volumes,
         )
 
     @property
@@ -109,10 +117,35 @@ class Desired:
                 return f"{kind}: {reason}" + (f" ({message})" if message else "")
         return None
 
+    def guest_spec(self, resources: Resources, power_on: bool) -> GuestSpec:
+        """The GuestSpec of this Server with these resources and power state (and its Volumes)."""
+        return GuestSpec(self.uid, self.consumer, resources, power_on, self.server, self.volumes)
+
+
+def volume_changes(
+    wanted: tuple[GuestVolume, ...] | None, observed: tuple[GuestVolume, ...] | None
+) -> tuple[str, ...]:
+    """What differs between the Volume disks a guest should have and those it has, in words (for logs):
+    attach, detach, grow. Nothing when either side is unknown; a size only when both sides know it, and
+    only a disk smaller than its Volume (disks are never shrunk)."""
+    if wanted is None or observed is None:
+        return ()
+    want = {v.serial: v.size_bytes for v in wanted}
+    have = {v.serial: v.size_bytes for v in observed}
+    out = [f"attach {s}" for s in want if s not in have]
+    out += [f"detach {s}" for s in have if s not in want]
+    for serial, size in want.items():
+        had = have.get(serial)
+        if size is not None and had is not None and had < size:
+            out.append(f"grow {serial} from {had} to {size} bytes")
+    return tuple(out)
+
 
 @dataclass(frozen=True, slots=True)
 class Ensure:
     spec: GuestSpec
+    disks: tuple[str, ...] = ()
+    """The Volume changes this Ensure is for (volume_changes), if it is for them: for the logs."""
 
     @property
     def uid(self) -> str:
@@ -208,7 +241,7 @@ def plan(
             if why is not None:
                 actions.append(Wait(d.uid, why))  # its room stays counted: it was admitted
                 continue
-            actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resources, d.power_on, d.server)))
+            actions.append(Ensure(d.guest_spec(d.resources, d.power_on)))
             continue
         if guest.phase == GuestPhase.BUILDING:
             continue
@@ -216,13 +249,16 @@ def plan(
             if not reported_crashed(d.status):
                 actions.append(Report(d.uid, guest))  # tell first: a restart would hide the crash
             elif d.restart_on_crash:
-                actions.append(Ensure(GuestSpec(d.uid, d.consumer, guest.resources, True, d.server)))
+                actions.append(Ensure(d.guest_spec(guest.resources, True)))
             continue
         resized = d.resize_to is not None and guest.resources == d.resize_to
+        disks = volume_changes(d.volumes, guest.volumes)
         if d.resize_to is not None and not resized:
-            actions.append(Ensure(GuestSpec(d.uid, d.consumer, d.resize_to, d.power_on, d.server)))
+            actions.append(Ensure(d.guest_spec(d.resize_to, d.power_on)))
         elif guest.power_on != d.power_on:
-            actions.append(Ensure(GuestSpec(d.uid, d.consumer, guest.resources, d.power_on, d.server)))
+            actions.append(Ensure(d.guest_spec(guest.resources, d.power_on)))
+        elif disks:
+            actions.append(Ensure(d.guest_spec(guest.resources, d.power_on), disks))
         elif guest_status(d.status, guest, resized=resized) != d.status:
             actions.append(Report(d.uid, guest, resized))
     return actions

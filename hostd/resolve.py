@@ -27,7 +27,7 @@ from . import configdrive
 from .drivers.base import GuestSpec
 from .guest_devices import GuestPlan
 from .kube import ApiError, Kube, Obj, path_for
-from .resolve_plan import Fetched, PlanSettings, ResolveError, guest_plan
+from .resolve_plan import Fetched, PlanSettings, ResolveError, guest_plan, planned_needs
 
 NETWORK_API = "network.kumulus.dev/v1alpha1"
 STORAGE_API = "storage.kumulus.dev/v1alpha1"
@@ -112,7 +112,8 @@ class ApiResolver:
         if plan.config_drive is not None:
             await asyncio.to_thread(configdrive.ensure_config_drive, Path(plan.config_drive), files)
         if self.settings.disks.backend == "file":
-            for d, name in zip(plan.disks, [n.name for n in volume_needs(spec.server)], strict=True):
+            needs = planned_needs(spec.server, fetched, spec.volumes)
+            for d, name in zip(plan.disks, [n.name for n in needs], strict=True):
                 vol = fetched.volumes[name]
                 size = d.size_bytes or int((vol.get("spec") or {}).get("sizeGiB") or 1) << 30
                 assert d.path is not None

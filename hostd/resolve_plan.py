@@ -10,6 +10,13 @@
   recognises it on a running guest, whatever its device) and its size (status.sizeGiB, to grow it live). A Volume's `status.backendId` (`rbd/<pool>/<image>`,
   controllers/storage_plan.py) is an RBD image QEMU opens itself, or with the `file` volume backend a raw
   file `<volume dir>/<pool>/<image>` (no Ceph: development and tests).
+- Which Volumes: `wanted_volumes` says which the guest should have, from the Server and its namespace's
+  Volumes: the boot Volume, and each of `spec.volumes` once the storage operator attached it to this Server
+  (named in the Volume's status.attachments: one still being made, or refused because it is attached
+  elsewhere, is not wanted yet). hostd computes it from its Volume cache and compares it with the guest's
+  disks (hostd/reconcile.py); the GuestSpec carries it, and the plan then has exactly those disks, at those
+  sizes, so that what the driver applies is what the next comparison expects. A GuestSpec without it
+  (`volumes` None: a driver called directly) gets every Volume the Server names.
 - The config drive's content: hostname, NICs, the KeyPair's public key, the user data.
 
 Whatever is missing or wrong raises ResolveError naming the object and field; the agent reports it on the
@@ -24,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controllers.compute_deps import port_needs, volume_needs
+from controllers.compute_deps import Need, port_needs, volume_needs
 
 from .configdrive import ConfigDriveSpec, NicConfig
-from .drivers.base import GuestSpec
+from .drivers.base import GuestSpec, GuestVolume, volume_serial
 from .guest_devices import DiskPlan, GuestPlan, NicPlan, PowerPolicy, RbdSource
 
 Obj = Mapping[str, Any]
@@ -131,6 +138,54 @@ def nic(server: Obj, index: int, port_name: str, fetched: Fetched, bridge: str) 
     return plan, NicConfig(mac=mac, addresses=tuple(addresses), gateways=tuple(gateways), mtu=mtu)
 
 
+def attached_to(vol: Obj, server_name: str) -> bool:
+    """Whether the storage operator attached the Volume to the Server (its status.attachments)."""
+    return any(a.get("server") == server_name for a in _status(vol).get("attachments") or ())
+
+
+def serial_of(vol: Obj) -> str | None:
+    uid = str(vol["metadata"].get("uid") or "")
+    return volume_serial(uid) if uid else None
+
+
+def wanted_volumes(server: Obj, volumes: Mapping[str, Obj]) -> tuple[GuestVolume, ...] | None:
+    """The Volume disks the Server's guest should have, from its namespace's Volumes (by name): the boot
+    Volume, then each of spec.volumes attached to the Server by the storage operator, with its serial and
+    status.sizeGiB in bytes (None while unknown or invalid: the resolver names the bad value). None when the
+    boot Volume is not known: nothing to compare the guest with."""
+    me = server["metadata"]["name"]
+    out: list[GuestVolume] = []
+    for need in volume_needs(server):
+        vol = volumes.get(need.name)
+        serial = serial_of(vol) if vol is not None else None
+        if need.role == "boot":
+            if vol is None or serial is None:
+                return None
+        elif vol is None or serial is None or not attached_to(vol, me) or not _status(vol).get("backendId"):
+            continue
+        try:
+            size = size_bytes(vol, need.name)
+        except ResolveError:
+            size = None
+        out.append(GuestVolume(serial, size))
+    return tuple(out)
+
+
+def planned_needs(server: Obj, fetched: Fetched, wanted: tuple[GuestVolume, ...] | None) -> tuple[Need, ...]:
+    """The Volumes in the plan: all the Server names, or with `wanted` the boot Volume and the attached ones
+    whose serial it lists."""
+    needs = volume_needs(server)
+    if wanted is None:
+        return needs
+    serials = {v.serial for v in wanted}
+    out = []
+    for need in needs:
+        vol = fetched.volumes.get(need.name)
+        if need.role == "boot" or (vol is not None and serial_of(vol) in serials):
+            out.append(need)
+    return tuple(out)
+
+
 def size_bytes(vol: Obj, what: str) -> int | None:
     """The Volume's size as made by the storage backend (status.sizeGiB: it follows an extend once done),
     in bytes; None while unknown."""
@@ -142,7 +197,16 @@ def size_bytes(vol: Obj, what: str) -> int | None:
     return size << 30
 
 
-def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settings: DiskSettings) -> DiskPlan:
+def disk(
+    name: str,
+    role: str,
+    target: str,
+    boot: bool,
+    fetched: Fetched,
+    settings: DiskSettings,
+    sizes: Mapping[str, int | None] | None = None,
+) -> DiskPlan:
+    """One Volume's disk; its size from `sizes` (by serial: what hostd compares the guest with) when given."""
     what = f"{role} Volume {name}"
     vol = fetched.volumes.get(name)
     if vol is None:
@@ -151,9 +215,11 @@ def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settin
     if not backend_id:
         raise ResolveError(f"{what}: status.backendId is not set yet (the Volume is not made)")
     pool, image = split_backend_id(str(backend_id), settings.default_pool)
-    serial = str(vol["metadata"].get("uid") or "")[:20] or None  # QEMU keeps 20 characters
+    serial = serial_of(vol)
     order = 1 if boot else None
     size = size_bytes(vol, what)
+    if sizes is not None and serial is not None and serial in sizes:
+        size = sizes[serial]
     try:
         if settings.backend == "file":
             assert settings.volume_dir is not None
@@ -165,8 +231,15 @@ def disk(name: str, role: str, target: str, boot: bool, fetched: Fetched, settin
         raise ResolveError(f"{what}: {exc}") from None
 
 
-def disks(server: Obj, fetched: Fetched, settings: DiskSettings) -> tuple[DiskPlan, ...]:
-    """Boot Volume first (vda), then attached Volumes at their `device` or the next free vdX."""
+def disks(
+    server: Obj,
+    fetched: Fetched,
+    settings: DiskSettings,
+    wanted: tuple[GuestVolume, ...] | None = None,
+) -> tuple[DiskPlan, ...]:
+    """Boot Volume first (vda), then attached Volumes at their `device` or the next free vdX; with `wanted`,
+    only those it lists (planned_needs), at its sizes."""
+    sizes = None if wanted is None else {v.serial: v.size_bytes for v in wanted}
     asked = {
         str(v.get("volume")): str(v["device"])
         for v in _spec(server).get("volumes") or ()
@@ -175,7 +248,7 @@ def disks(server: Obj, fetched: Fetched, settings: DiskSettings) -> tuple[DiskPl
     taken = set(asked.values())
     free = [d for d in DEVICES if d not in taken]
     out = []
-    for need in volume_needs(server):
+    for need in planned_needs(server, fetched, wanted):
         boot = need.role == "boot"
         target = "vda" if boot else asked.get(need.name) or ""
         if boot:
@@ -184,7 +257,7 @@ def disks(server: Obj, fetched: Fetched, settings: DiskSettings) -> tuple[DiskPl
             if not free:
                 raise ResolveError("spec.volumes: more Volumes than virtio disk names")
             target = free.pop(0)
-        out.append(disk(need.name, need.role, target, boot, fetched, settings))
+        out.append(disk(need.name, need.role, target, boot, fetched, settings, sizes))
     return tuple(out)
 
 
@@ -212,7 +285,7 @@ def guest_plan(
             name=name,
             resources=spec.resources,
             flavor=str(flavor) if flavor else None,
-            disks=disks(server, fetched, settings.disks),
+            disks=disks(server, fetched, settings.disks, spec.volumes),
             nics=tuple(nics),
             config_drive=drive,
             console_log=console,

@@ -11,7 +11,8 @@
 - Disks follow the plan's Volumes without a restart (hostd/drivers/libvirt_disks.py): a new one is attached
   live and persistently, a removed one detached (once the guest has released it), a grown one resized; only
   disks listed in the domain's mark as ours are ever detached, never the boot disk or the config drive.
-  A guest being powered off gets the change in its definition only, after it stopped.
+  A guest being powered off gets the change in its definition only, after it stopped. The guest's state
+  shows its Volumes (hostd/drivers/libvirt_volumes.py), which hostd compares with the Server's.
 - A guest whose QEMU died is Crashed (libvirt's shut-off reason); ensure_guest starts it again only when the
   plan's crash policy says Restart. Lifecycle events arrive on libvirt's event-loop thread and wake hostd
   (`on_event`); the next list_guests is what reports them (level-based: events only make it sooner).
@@ -44,6 +45,7 @@ from ..libvirt.resolver import Resolver, ServerOnlyResolver
 from ..local_record import GuestRecord, LocalRecord
 from .base import GuestPhase, GuestSpec, GuestState
 from .libvirt_disks import DiskSync
+from .libvirt_volumes import guest_volumes
 
 log = logging.getLogger("hostd.libvirt")
 
@@ -242,6 +244,7 @@ class LibvirtDriver:
             meta.resources,
             phase_of(state, reason),
             boot_time=record.boot_time if record else None,
+            volumes=guest_volumes(dom, meta.disks),
         )
 
     def _list(self) -> dict[str, GuestState]:
@@ -286,6 +289,7 @@ class LibvirtDriver:
         if not stopping:
             # Live and persistent on a running guest; persistent only on a stopped one (it boots with them).
             meta = await self.disks.sync(dom, meta, wanted_disks(plan))
+            guest = await self._call(self._observe, dom, meta)  # with its disks as they are now
         if spec.power_on:
             if guest.phase == GuestPhase.RUNNING:
                 self.record.update(spec.uid, shutdown_deadline=None)

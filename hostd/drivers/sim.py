@@ -1,7 +1,8 @@
 """The sim driver: guests are records in memory; starting one takes `boot_delay` seconds. A resize
 (`spec.resources` differing from the guest's) is applied to the record at once, without a restart. A
 reboot goes through Building for `boot_delay` and gets a new boot time; `reboots` lists them (uid, hard)
-for tests and logs. The sim keeps no console log."""
+for tests and logs. The sim keeps no console log. A guest's Volumes are what it was last given
+(`spec.volumes`, when hostd resolved them): attach, detach and grow are instant."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class SimDriver:
             guest = GuestState(spec.uid, spec.consumer, spec.resources, GuestPhase.STOPPED)
         elif guest.resources != spec.resources:
             guest = replace(guest, resources=spec.resources)
+        if spec.volumes is not None:
+            guest = replace(guest, volumes=spec.volumes)
         if spec.power_on and guest.phase != GuestPhase.RUNNING:
             self.guests[spec.uid] = replace(guest, phase=GuestPhase.BUILDING)
             await asyncio.sleep(self.boot_delay)

@@ -252,9 +252,14 @@ def test_server_runs_powers_off_and_on_and_is_deleted(
     assert dom.metadata.host == HOST and dom.virt_type == "qemu"
     vol = get(cluster, namespace, "web-root", "volume")
     disk_file = hostd.state / "volumes" / "volumes" / f"volume-{vol['metadata']['uid']}"
-    assert [d.source_path for d in dom.disks if d.device == "disk"] == [str(disk_file)]
+    config_drive = hostd.state / "configdrive" / f"{uid}.img"
+    # The boot Volume, then the config drive (a read-only virtio disk, vdz).
+    assert [(d.target_dev, d.source_path, d.readonly) for d in dom.disks if d.device == "disk"] == [
+        ("vda", str(disk_file), False),
+        ("vdz", str(config_drive), True),
+    ]
     assert disk_file.stat().st_size == vol["status"]["sizeGiB"] << 30
-    assert (hostd.state / "configdrive" / f"{uid}.img").is_file()
+    assert config_drive.is_file()
 
     # QEMU dies: reported Crashed on the Server first, then started again (the default policy).
     watch = cluster.kubectl_bg("get", "server", "web", "-n", namespace, "-w", "-o", "json")
