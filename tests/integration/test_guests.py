@@ -8,6 +8,7 @@ their NICs on OVN, and their serial consoles tell what happens inside:
 - two guests ping each other through OVN; a SecurityGroup without an ICMP rule blocks the ping (the blocked
   guest itself still reaches out); a guest sending from a spoofed source address gets no answer, while one
   on a Port without port security does;
+- an RBD Volume hot-attached to a running guest appears in it, grows when extended, goes when detached;
 - power off (ACPI: the guest says so), on (it boots again) and a reboot request show in the Server's status;
 - deleting every object leaves no domain, OVS port, Kumulus OVN row or RBD image behind.
 The tests run in order and build on one another (the module is one scenario).
@@ -15,6 +16,7 @@ The tests run in order and build on one another (the module is one scenario).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,13 @@ from .real_cloud import RealCloud, guest_cloud
 pytestmark = pytest.mark.integration
 
 BOOT_TIMEOUT = 240.0
+GIB = 1 << 30
+VOLUME = """
+apiVersion: storage.kumulus.dev/v1alpha1
+kind: Volume
+metadata: {{name: data, namespace: default}}
+spec: {{sizeGiB: {size}, zone: az1}}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +118,30 @@ def test_spoofed_source_address_is_dropped(cloud: RealCloud) -> None:
     cloud.wait_console(delta, rf"KUMULUS-PING {alpha} ok", timeout=60)
     cloud.wait_console(epsilon, rf"KUMULUS-SPOOF {SUBNET}.98 {alpha} ok", timeout=60)
     cloud.wait_console(delta, rf"KUMULUS-SPOOF {SUBNET}.99 {alpha} fail", timeout=60)
+
+
+def test_volume_hot_attach_extend_detach_seen_in_the_guest(cloud: RealCloud) -> None:
+    """An RBD Volume attached to the running guest, grown, then detached: each step in its KUMULUS-DISKS."""
+    beta = uid(cloud, "Server", "beta")
+
+    def sizes() -> list[int]:
+        lines = re.findall(r"^KUMULUS-DISKS(.*)$", cloud.console(beta), re.MULTILINE)
+        pairs = (p.split("=") for p in (lines[-1].split() if lines else ()))
+        return sorted(int(size) for dev, size in pairs if dev.startswith("vd") and int(size) >= 64 << 20)
+
+    assert sizes() == [GIB]  # the root disk (the config drive is left out)
+    cloud.apply(VOLUME.format(size=1))
+    wait_for(lambda: cloud.status("Volume", "data").get("phase") == "Available", timeout=60, interval=0.5)
+    attach = '{"spec": {"volumes": [{"volume": "data"}]}}'
+    cloud.kubectl("patch", "server", "beta", "-n", "default", "--type=merge", "-p", attach)
+    wait_for(lambda: sizes() == [GIB, GIB], timeout=60, interval=0.5)
+    cloud.apply(VOLUME.format(size=2))
+    wait_for(lambda: sizes() == [GIB, 2 * GIB], timeout=90, interval=0.5)
+    detach = '{"spec": {"volumes": []}}'
+    cloud.kubectl("patch", "server", "beta", "-n", "default", "--type=merge", "-p", detach)
+    wait_for(lambda: sizes() == [GIB], timeout=90, interval=0.5)
+    assert cloud.status("Server", "beta").get("phase") == "Running"
+    cloud.kubectl("delete", "volume", "data", "-n", "default")
 
 
 def test_power_off_on_and_reboot_are_reflected(cloud: RealCloud) -> None:
