@@ -12,8 +12,10 @@ A driver with lifecycle events (libvirt) wakes the reconcile loop through `on_ev
 
 A reboot request (spec.reboot, see hostd/reboot.py) is written first (phase Rebooting, a Rebooting Event),
 then the driver reboots the guest in a task, then the status shows it Running with `lastReboot` (and a
-Rebooted Event, or RebootFailed). The requests served are kept in memory (`reboots`) until the Servers read
-show their record, so a stale read never serves one twice; after a restart the status alone says it.
+Rebooted Event, or RebootFailed). The last request served per Server is kept in memory (`reboots`) while
+the Server is assigned here, so a stale read never serves one twice (a read showing the record and then an
+older version of the Server, from a lagging watch, did: seen in an integration run); after a restart the
+status alone says it.
 The driver's console log path of each guest is reported as `status.console`.
 
 The disks of each guest follow its Server's Volumes: the agent watches the Volumes of its Servers'
@@ -47,7 +49,7 @@ from .flavors import FlavorCache, server_flavor
 from .informer import Informer
 from .kube import RETRYABLE, ApiError, Backoff, Kube, Obj, path_for
 from .network_role import NetworkRole
-from .reboot import REBOOTED, later, with_last_reboot
+from .reboot import REBOOTED, with_last_reboot
 from .reconcile import (
     Action,
     Desired,
@@ -227,15 +229,13 @@ class HostAgent:
         volumes = {ns: self.volumes.by_name(ns) for ns in used}
         out = {}
         for uid, server in servers.items():
-            status = server.get("status") or {}
             vols = volumes[str(server["metadata"].get("namespace") or "")]
             resources = await self.flavors.resources(server_flavor(server))
             target = resize_flavor(server)
             resize_to = await self.flavors.resources(target) if target else None
+            # Kept while the Server is here, not only until a read shows it: an older version of the Server
+            # can still arrive after that (a watch event behind hostd's own write) and would ask again.
             served = self.reboots.get(uid)
-            if served is not None and not later(served, status.get("lastReboot")):
-                del self.reboots[uid]  # the status read shows it now: it is the record
-                served = None
             wanted = wanted_volumes(server, vols) if vols is not None else None
             out[uid] = Desired.from_server(server, resources, resize_to, served, wanted)
         for uid in [u for u in self.reboots if u not in out]:

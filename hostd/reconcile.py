@@ -67,7 +67,7 @@ class Desired:
     reboot: RebootRequest | None = None
     """spec.reboot."""
     served: Mapping[str, Any] | None = None
-    """The lastReboot of a request hostd served, kept until the status read shows it."""
+    """The lastReboot of the last request hostd served (kept in memory while the Server is assigned here)."""
     volumes: tuple[GuestVolume, ...] | None = None
     """The guest's Volume disks (hostd/resolve_plan.py `wanted_volumes`); None: not known yet."""
 

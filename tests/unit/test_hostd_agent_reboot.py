@@ -118,9 +118,19 @@ async def test_reboot_is_shown_done_and_recorded_once() -> None:
     await settle(agent)
     assert driver.reboots == [(UID, True)] and len(kube.statuses) == writes
 
-    # Read back: memory is dropped, the status is the record.
+    # Read back, then the stale version again (a lagging watch event): no second reboot (at most the record
+    # is written again, which changes nothing).
     agent.informer.items = {UID: kube.server}
     assert await agent.reconcile_once() == []
+    agent.informer.items = {UID: stale}
+    actions = await agent.reconcile_once()
+    await settle(agent)
+    assert not [a for a in actions if isinstance(a, Reboot)]
+    assert driver.reboots == [(UID, True)] and kube.server["status"]["lastReboot"]["requestedAt"] == REQUESTED
+    # The Server gone from this host: its memory goes too.
+    agent.informer.items = {}
+    await agent.reconcile_once()
+    await settle(agent)
     assert agent.reboots == {}
 
     # hostd restarted (nothing in memory, the guests as they are): the record says it was done.
