@@ -20,41 +20,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-BINARIES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph", "monmaptool", "rbd")
+from kumulus.dataplane import ceph as dataplane_ceph
 
-CONF = """[global]
-fsid = {fsid}
-mon_host = [v1:127.0.0.1:{port}]
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-mon_allow_pool_size_one = true
-mon_allow_pool_delete = true
-osd_objectstore = memstore
-memstore_device_bytes = 2147483648
-ms_bind_msgr2 = false
-ms_bind_ipv4 = true
-ms_bind_ipv6 = false
-public_addr = 127.0.0.1
-cluster_addr = 127.0.0.1
-osd_crush_chooseleaf_type = 0
-mon_warn_on_pool_no_redundancy = false
-run_dir = {dir}/run
-admin_socket = {dir}/run/$name.asok
-pid_file = {dir}/run/$name.pid
-log_file = {dir}/log/$name.log
-crash_dir = {dir}/crash
-exporter_sock_dir = {dir}/run
-[mon]
-mon_data = {dir}/mon-$id
-[mgr]
-mgr_data = {dir}/mgr-$id
-[osd]
-osd_data = {dir}/osd-$id
-osd_journal = {dir}/osd-$id/journal
-"""
+BINARIES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph", "monmaptool", "rbd")
 
 
 def free_port() -> int:
@@ -108,7 +76,7 @@ class CephCluster:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         fsid = str(uuid.uuid4())
         self.port = free_port()
-        self.conf.write_text(CONF.format(fsid=fsid, port=self.port, dir=self.dir))
+        self.conf.write_text(dataplane_ceph.CONF.format(fsid=fsid, port=self.port, dir=self.dir))
         conf = str(self.conf)
         monmap = str(self.dir / "monmap")
         # v1 spelled out: a bare address on a port other than 6789 would be taken for msgr2, which is off.

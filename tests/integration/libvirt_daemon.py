@@ -11,60 +11,36 @@ KVM hangs guests here (machine-recipes.md), so QEMU runs with TCG. A /dev/null b
 enough: libvirt then finds /dev/kvm accessible, disagrees with its cached probe and probes QEMU again on
 every call (20 s each). The QEMU capabilities cache is seeded from, and saved to, a per-user cache
 directory, so only the first run on a machine pays the probe.
+
+The configuration, the namespace script, the command lines, readiness and the capabilities cache are
+kumulus.dataplane.libvirt's (what `kumulus up` runs); this fixture only runs them as its own children.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
+from kumulus.dataplane import libvirt
+from kumulus.dataplane.service import missing_binaries
+
 from .ovn_daemons import wait_for
-
-BINARIES = ("/usr/sbin/libvirtd", "/usr/sbin/virtlogd", "/usr/bin/qemu-system-x86_64", "unshare", "nsenter")
-PRIVATE_DIRS = {
-    "etc": "/etc/libvirt",
-    "run": "/run/libvirt",
-    "lib": "/var/lib/libvirt",
-    "cache": "/var/cache/libvirt",
-    "log": "/var/log/libvirt",
-}
-CAPS_CACHE = Path(tempfile.gettempdir()) / "kumulus-libvirt-qemu-capabilities"
-
-NAMESPACE_SETUP = """set -e
-D="$1"
-# A /dev without kvm: every other entry of the host's /dev, bound into a tmpfs.
-mkdir -p "$D/hostdev"
-mount --rbind /dev "$D/hostdev"
-mount -t tmpfs -o mode=755,nosuid tmpfs /dev
-for e in "$D"/hostdev/*; do
-  n="${e##*/}"
-  [ "$n" = kvm ] && continue
-  if [ -L "$e" ]; then cp -P "$e" "/dev/$n"
-  elif [ -d "$e" ]; then mkdir "/dev/$n" && mount --rbind "$e" "/dev/$n"
-  else touch "/dev/$n" && mount --bind "$e" "/dev/$n"; fi
-done
-umount -l "$D/hostdev"
-%(binds)s
-touch "$D/namespace-ready"
-exec /usr/sbin/virtlogd -f /etc/libvirt/virtlogd.conf -p "$D/virtlogd.pid"
-"""
 
 
 class LibvirtDaemon:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-        self.sock_dir = directory / "sock"
+        self.virtlogd = libvirt.Virtlogd(directory)
+        self.libvirtd = libvirt.Libvirtd(directory, self.virtlogd)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
     def uri(self) -> str:
-        return f"qemu:///system?socket={self.sock_dir / 'libvirt-sock'}"
+        return libvirt.uri(self.dir)
 
     @property
     def run_dir(self) -> Path:
@@ -75,78 +51,24 @@ class LibvirtDaemon:
         return int((self.run_dir / "qemu" / f"{domain_name}.pid").read_text().strip())
 
     def start(self) -> None:
-        missing = [b for b in BINARIES if shutil.which(b) is None]
+        missing = missing_binaries([self.virtlogd, self.libvirtd])
         if missing:
             raise RuntimeError(
                 f"libvirt/QEMU is not installed (missing {', '.join(missing)}): run scripts/setup.sh"
             )
-        os.chmod(self.dir, 0o755)
-        for name in (*PRIVATE_DIRS, "sock"):
-            (self.dir / name).mkdir(exist_ok=True)
-        self._write_config()
-        self._seed_caps()
-        binds = "\n".join(
-            f'mkdir -p {target} && mount --bind "$D/{name}" {target}' for name, target in PRIVATE_DIRS.items()
-        )
-        script = self.dir / "namespace.sh"
-        script.write_text(NAMESPACE_SETUP % {"binds": binds})
-        self._spawn(
-            "virtlogd", ["unshare", "--mount", "--propagation", "private", "sh", str(script), str(self.dir)]
-        )
-        wait_for("the private namespace", lambda: (self.dir / "namespace-ready").exists() or self._dead())
+        self.virtlogd.prepare()
+        self._spawn("virtlogd", self.virtlogd.argv())
+        self.virtlogd.pid = self.procs["virtlogd"].pid
+        wait_for("virtlogd", lambda: self.virtlogd.ready(self.virtlogd.pid) or self._dead())
         self._check_alive()
         self._start_libvirtd()
 
     def _start_libvirtd(self) -> None:
         """libvirtd, joining virtlogd's mount namespace (so both see the same private directories)."""
-        ns = f"/proc/{self.procs['virtlogd'].pid}/ns/mnt"
-        pidfile = str(self.dir / "libvirtd.pid")
-        self._spawn(
-            "libvirtd",
-            [
-                "nsenter",
-                f"--mount={ns}",
-                "/usr/sbin/libvirtd",
-                "-f",
-                "/etc/libvirt/libvirtd.conf",
-                "-p",
-                pidfile,
-            ],
-        )
-        wait_for("libvirtd's socket", lambda: (self.sock_dir / "libvirt-sock").exists() or self._dead(), 30)
+        self.libvirtd.prepare()
+        self._spawn("libvirtd", self.libvirtd.argv())
+        wait_for("libvirtd's socket", lambda: self.libvirtd.ready(0) or self._dead(), 30)
         self._check_alive()
-
-    def _write_config(self) -> None:
-        etc = self.dir / "etc"
-        (etc / "libvirtd.conf").write_text(
-            f'unix_sock_dir = "{self.sock_dir}"\n'
-            'unix_sock_rw_perms = "0700"\n'
-            'auth_unix_rw = "none"\n'
-            'auth_unix_ro = "none"\n'
-            f'log_outputs = "3:file:{self.dir / "libvirtd.log"}"\n'
-        )
-        # QEMU as root without relabelling: the test's files are root's, in a private directory.
-        (etc / "qemu.conf").write_text(
-            'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nsecurity_driver = "none"\n'
-            'stdio_handler = "logd"\n'
-        )
-        (etc / "virtlogd.conf").write_text(f'log_outputs = "3:file:{self.dir / "virtlogd.log"}"\n')
-
-    def _seed_caps(self) -> None:
-        target = self.dir / "cache" / "qemu" / "capabilities"
-        target.mkdir(parents=True, exist_ok=True)
-        if CAPS_CACHE.is_dir():
-            for f in CAPS_CACHE.glob("*.xml"):
-                shutil.copy2(f, target / f.name)
-
-    def _save_caps(self) -> None:
-        source = self.dir / "cache" / "qemu" / "capabilities"
-        with contextlib.suppress(OSError):
-            CAPS_CACHE.mkdir(mode=0o700, exist_ok=True)
-            for f in source.glob("*.xml"):
-                tmp = CAPS_CACHE / f".{f.name}.{os.getpid()}.tmp"
-                shutil.copy2(f, tmp)
-                tmp.replace(CAPS_CACHE / f.name)  # atomic: concurrent runs never read half a file
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = (self.dir / f"{name}.out").open("wb")
@@ -183,15 +105,14 @@ class LibvirtDaemon:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        self._save_caps()
+        self.libvirtd.before_stop(0)  # saves the QEMU capabilities probe for the next run
 
     def restart_libvirtd(self) -> None:
         """Stop libvirtd alone (guests keep running) and start it again in the same namespace."""
         proc = self.procs["libvirtd"]
         proc.terminate()
         proc.wait(timeout=10)
-        (self.sock_dir / "libvirt-sock").unlink(missing_ok=True)
-        self._start_libvirtd()
+        self._start_libvirtd()  # its prepare() removes the stale pid and socket files
 
     def wait_gone(self, pid: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
